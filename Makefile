@@ -1,0 +1,55 @@
+# stock-cli — two commands on a fresh machine with Python 3.11+ and make:
+#   make demo   set everything up and run the main job on the embedded SQLite default
+#   make test   set everything up and run lint, mypy and the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STOCK := $(BIN)/stock
+# Offline fallback for the demo: CSV histories to import when providers are unreachable.
+DEMO_DATA ?= $(if $(wildcard ../shared/data/bars),../shared/data/bars,)
+SOURCES := stock_cli tests migrations benchmarks
+
+.PHONY: install demo test lint format bench clean db-upgrade
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+demo: install
+	@echo "== database (created and migrated on first use) =="
+	$(STOCK) db upgrade
+	$(STOCK) db current
+	@echo "== watchlist round trip =="
+	$(STOCK) watch add AAPL sh600519 brk.b 0700.HK --list demo
+	$(STOCK) watch ls --list demo
+	$(STOCK) watch rm BRK-B --list demo
+	$(STOCK) watch ls --list demo --json
+	$(STOCK) watch lists
+
+test: install lint
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/mypy stock_cli
+
+format: install
+	$(BIN)/ruff format $(SOURCES)
+	$(BIN)/ruff check --fix $(SOURCES)
+
+bench: install
+	$(BIN)/python benchmarks/bench_startup.py
+
+db-upgrade: install
+	$(STOCK) db upgrade
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

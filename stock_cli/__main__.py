@@ -1,0 +1,4 @@
+from stock_cli.cli import main
+
+if __name__ == "__main__":
+    main()

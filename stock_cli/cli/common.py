@@ -1,0 +1,87 @@
+"""What every command shares: error handling, logging set-up, common options.
+
+Commands are declared with `cls=StockCommand`, whose `invoke` turns StockErrors into
+their exit codes and one-line messages (JSON on stderr with --json), and hides
+tracebacks unless -v was given. Only this package knows about exit codes.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from stock_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, StockError
+from stock_cli.options import options
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+class StockCommand(TyperCommand):
+    def invoke(self, ctx: Any) -> Any:
+        from stock_cli import output
+
+        json_mode = bool(ctx.params.get("json_output"))
+        try:
+            configure_logging()
+            return super().invoke(ctx)
+        except StockError as exc:
+            _log_traceback()
+            output.print_error(exc.to_dict(), json_mode=json_mode)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            output.print_error(
+                {"type": "interrupted", "message": "interrupted"}, json_mode=json_mode
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except BrokenPipeError:
+            raise typer.Exit(EXIT_FAILURE) from None
+        except Exception as exc:  # a bug: say so in one line, the traceback with -v
+            if options.verbose:
+                traceback.print_exc(file=sys.stderr)
+            error = {
+                "type": "internal",
+                "message": f"unexpected {type(exc).__name__}: {exc}",
+                "hint": "run again with -v for the traceback, and please report it",
+            }
+            output.print_error(error, json_mode=json_mode)
+            raise typer.Exit(EXIT_FAILURE) from None
+
+
+class StockGroup(TyperGroup):
+    pass
+
+
+def _log_traceback() -> None:
+    if options.verbose:
+        traceback.print_exc(file=sys.stderr)
+
+
+def configure_logging() -> None:
+    """Log to stderr: -v → DEBUG, -q → ERROR, otherwise STOCK_LOG_LEVEL (text or JSON lines)."""
+    from stock_cli.logs import setup_logging
+
+    if options.verbose:
+        level = "DEBUG" if options.verbose > 1 else "INFO"
+        fmt = None
+    elif options.quiet:
+        level, fmt = "ERROR", None
+    else:
+        level, fmt = None, None
+    setup_logging(level=level, fmt=fmt)
+
+
+def new_app(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        help=help_text,
+        cls=StockGroup,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode="rich",
+        pretty_exceptions_enable=False,
+    )

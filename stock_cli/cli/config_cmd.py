@@ -1,0 +1,31 @@
+"""`stock config …`: the effective settings."""
+
+from __future__ import annotations
+
+from stock_cli.cli.common import JsonOption, StockCommand, new_app
+
+app = new_app("Settings: what is in effect and where it came from.")
+
+
+@app.command("show", cls=StockCommand)
+def show(json_output: JsonOption = False) -> None:
+    """Print the effective settings and their source, secrets masked.
+
+    Example: STOCK_LOG_LEVEL=info stock config show --json | jq .settings
+    """
+
+    from stock_cli import output
+    from stock_cli.config import describe_settings
+
+    rows = describe_settings()
+    if json_output:
+        output.print_json(
+            {"settings": [{"name": r.name, "value": r.value, "source": r.source} for r in rows]}
+        )
+        return
+    columns = [
+        output.Column("Setting", style="bold"),
+        output.Column("Value"),
+        output.Column("Source"),
+    ]
+    output.print_table(columns, [(r.name, r.value, r.source) for r in rows])

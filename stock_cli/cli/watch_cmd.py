@@ -1,0 +1,151 @@
+"""`stock watch …`: watchlists."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from stock_cli.cli.common import JsonOption, StockCommand, new_app
+
+app = new_app(
+    "Watchlists: the symbols you follow. Example: [bold]stock watch add AAPL sh600519[/bold]"
+)
+
+DEFAULT = "default"
+SymbolsArg = Annotated[list[str], typer.Argument(help="Symbols, e.g. AAPL BRK.B sh600519 0700.HK")]
+ListName = Annotated[str, typer.Option("--list", "-l", help="Watchlist name.")]
+
+
+@app.command("add", cls=StockCommand)
+def add(
+    symbols: SymbolsArg, list_name: ListName = DEFAULT, json_output: JsonOption = False
+) -> None:
+    """Add symbols to a watchlist (created if new).
+
+    Example: stock watch add AAPL 600519.SH brk.b --list core
+    """
+
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.symbols import normalise_symbols
+    from stock_cli.market.watchlists import add_to_watchlist
+
+    canonical = normalise_symbols(symbols)
+    with session_scope(write=True) as session:
+        change = add_to_watchlist(session, symbols=canonical, name=list_name)
+    if json_output:
+        output.print_json(
+            {"watchlist": change.watchlist, "added": change.changed, "unchanged": change.unchanged}
+        )
+        return
+    if change.changed:
+        output.message(f"Added {', '.join(change.changed)} to watchlist {change.watchlist}.")
+    if change.unchanged:
+        output.message(f"Already on {change.watchlist}: {', '.join(change.unchanged)}.")
+
+
+@app.command("rm", cls=StockCommand)
+def remove(
+    symbols: SymbolsArg, list_name: ListName = DEFAULT, json_output: JsonOption = False
+) -> None:
+    """Remove symbols from a watchlist (their stored prices are kept).
+
+    Example: stock watch rm AAPL --list core
+    """
+
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.symbols import normalise_symbols
+    from stock_cli.market.watchlists import remove_from_watchlist
+
+    canonical = normalise_symbols(symbols)
+    with session_scope(write=True) as session:
+        change = remove_from_watchlist(session, symbols=canonical, name=list_name)
+    if json_output:
+        output.print_json(
+            {
+                "watchlist": change.watchlist,
+                "removed": change.changed,
+                "not_on_list": change.unchanged,
+            }
+        )
+        return
+    if change.changed:
+        output.message(f"Removed {', '.join(change.changed)} from watchlist {change.watchlist}.")
+    if change.unchanged:
+        output.warn(f"not on {change.watchlist}: {', '.join(change.unchanged)}")
+
+
+@app.command("ls", cls=StockCommand)
+def ls(list_name: ListName = DEFAULT, json_output: JsonOption = False) -> None:
+    """Show the symbols of a watchlist with their newest stored bar.
+
+    Example: stock watch ls --list core --json | jq -r '.symbols[].symbol'
+    """
+
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.watchlists import list_watchlist
+
+    with session_scope() as session:
+        entries = list_watchlist(session, name=list_name)
+    if json_output:
+        output.print_json({"watchlist": list_name, "symbols": entries})
+        return
+    columns = [
+        output.Column("Symbol", style="bold"),
+        output.Column("Name"),
+        output.Column("Exchange"),
+        output.Column("Currency"),
+        output.Column("Last bar"),
+        output.Column("Last close", justify="right"),
+    ]
+    rows = [(e.symbol, e.name, e.exchange, e.currency, e.last_date, e.last_close) for e in entries]
+    output.print_table(columns, rows, title=f"Watchlist {list_name} ({len(entries)})")
+
+
+@app.command("lists", cls=StockCommand)
+def lists(json_output: JsonOption = False) -> None:
+    """Show every watchlist and how many symbols it holds.
+
+    Example: stock watch lists --json
+    """
+
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.watchlists import list_watchlists
+
+    with session_scope() as session:
+        summaries = list_watchlists(session)
+    if json_output:
+        output.print_json({"watchlists": summaries})
+        return
+    columns = [
+        output.Column("List", style="bold"),
+        output.Column("Symbols", justify="right"),
+        output.Column("Created"),
+    ]
+    output.print_table(columns, [(s.name, s.members, s.created_at) for s in summaries])
+
+
+@app.command("drop", cls=StockCommand)
+def drop(
+    name: Annotated[str, typer.Argument(help="Watchlist to delete.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Delete a whole watchlist (its instruments and prices are kept).
+
+    Example: stock watch drop old-ideas
+    """
+
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.watchlists import delete_watchlist
+
+    with session_scope(write=True) as session:
+        members = delete_watchlist(session, name=name)
+    if json_output:
+        output.print_json({"deleted": name, "members": members})
+        return
+    output.message(f"Deleted watchlist {name} ({members} symbols).")

@@ -1,0 +1,259 @@
+"""Settings: command line > environment (STOCK_*, DATABASE_URL, POSTGRES_*) > .env > defaults.
+
+Nothing is read at import time; call `get_settings()`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stock_cli.options import cli_overrides
+
+APP_NAME = "stock-cli"
+ENV_FILE = ".env"
+MASK = "********"
+
+
+def _env(*names: str) -> Any:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every setting, with the environment variable(s) that set it (first name wins)."""
+
+    model_config = SettingsConfigDict(
+        env_file=ENV_FILE,
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        case_sensitive=False,
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=_env("STOCK_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL of the database (sqlite:///… or postgresql+psycopg://…)",
+    )
+    postgres_server: str | None = Field(
+        default=None,
+        validation_alias=_env("POSTGRES_SERVER"),
+        description="PostgreSQL host, used when no database URL is given",
+    )
+    postgres_port: int = Field(
+        default=5432, validation_alias=_env("POSTGRES_PORT"), description="PostgreSQL port"
+    )
+    postgres_user: str = Field(
+        default="postgres", validation_alias=_env("POSTGRES_USER"), description="PostgreSQL user"
+    )
+    postgres_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("POSTGRES_PASSWORD"),
+        description="PostgreSQL password",
+    )
+    postgres_db: str = Field(
+        default="stock", validation_alias=_env("POSTGRES_DB"), description="PostgreSQL database"
+    )
+    data_dir: Path | None = Field(
+        default=None,
+        validation_alias=_env("STOCK_DATA_DIR"),
+        description="folder of the default SQLite database (default: the user data dir)",
+    )
+    environment: Literal["dev", "prod"] = Field(
+        default="dev",
+        validation_alias=_env("STOCK_ENVIRONMENT", "ENVIRONMENT"),
+        description="dev or prod",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING",
+        validation_alias=_env("STOCK_LOG_LEVEL"),
+        description="log level of messages on stderr",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        validation_alias=_env("STOCK_LOG_FORMAT"),
+        description="text, or json (one object a line, for log collectors)",
+    )
+    db_busy_timeout: float = Field(
+        default=15.0,
+        ge=5.0,
+        validation_alias=_env("STOCK_DB_BUSY_TIMEOUT"),
+        description="seconds SQLite waits for a lock before failing",
+    )
+    db_connect_timeout: int = Field(
+        default=5,
+        ge=1,
+        validation_alias=_env("STOCK_DB_CONNECT_TIMEOUT"),
+        description="seconds to wait for a PostgreSQL connection",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str | None) -> str | None:
+        return normalise_database_url(value) if value else None
+
+    def resolved_data_dir(self) -> Path:
+        if self.data_dir is not None:
+            return self.data_dir.expanduser()
+        from platformdirs import user_data_path
+
+        return user_data_path(APP_NAME, appauthor=False)
+
+    def default_sqlite_path(self) -> Path:
+        return self.resolved_data_dir() / "stock.db"
+
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        if self.postgres_server:
+            password = self.postgres_password.get_secret_value() if self.postgres_password else ""
+            auth = quote(self.postgres_user, safe="")
+            if password:
+                auth += ":" + quote(password, safe="")
+            return (
+                f"postgresql+psycopg://{auth}@{self.postgres_server}:{self.postgres_port}/"
+                f"{quote(self.postgres_db, safe='')}"
+            )
+        return f"sqlite:///{self.default_sqlite_path()}"
+
+    def uses_default_database(self) -> bool:
+        return not self.database_url and not self.postgres_server
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the spellings people paste (postgres://, postgresql://) and use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a database URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    auth, _, host = rest.rpartition("@")
+    user, colon, _password = auth.partition(":")
+    return f"{scheme}://{user}:{MASK}@{host}" if colon else url
+
+
+def get_settings() -> Settings:
+    """The effective settings, loaded on first use and cached (per set of CLI overrides)."""
+    return _load_settings(tuple(sorted(cli_overrides().items())))
+
+
+def clear_settings_cache() -> None:
+    _load_settings.cache_clear()
+
+
+@lru_cache(maxsize=4)
+def _load_settings(overrides: tuple[tuple[str, Any], ...]) -> Settings:
+    from pydantic import ValidationError
+
+    from stock_cli.errors import ConfigError
+
+    try:
+        return Settings(**dict(overrides))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False)
+        )
+        raise ConfigError(
+            f"invalid settings: {problems}", hint="check the environment and .env"
+        ) from None
+
+
+@dataclass(frozen=True)
+class SettingValue:
+    name: str
+    value: Any
+    source: str
+    secret: bool
+    description: str
+
+
+def describe_settings(settings: Settings | None = None) -> list[SettingValue]:
+    """Each setting's effective value (secrets masked) and where it came from."""
+    from dotenv import dotenv_values
+
+    settings = settings or get_settings()
+    dotenv = (
+        {k.upper(): v for k, v in dotenv_values(ENV_FILE).items()}
+        if Path(ENV_FILE).is_file()
+        else {}
+    )
+    environ = {k.upper(): v for k, v in os.environ.items()}
+    rows: list[SettingValue] = []
+    for name, field in Settings.model_fields.items():
+        names = _alias_names(field.validation_alias)
+        value = getattr(settings, name)
+        secret = isinstance(value, SecretStr)
+        rows.append(
+            SettingValue(
+                name=names[0] if names else name.upper(),
+                value=_display(value),
+                source=_source(name, names, environ, dotenv),
+                secret=secret,
+                description=field.description or "",
+            )
+        )
+    url = settings.effective_database_url()
+    if settings.database_url:
+        url_source = next(r.source for r in rows if r.name == "STOCK_DATABASE_URL")
+    elif settings.postgres_server:
+        url_source = "assembled from POSTGRES_*"
+    else:
+        url_source = "default (user data dir)"
+    rows.insert(
+        0,
+        SettingValue(
+            name="effective database",
+            value=mask_url(url),
+            source=url_source,
+            secret=False,
+            description="the database every command uses",
+        ),
+    )
+    return rows
+
+
+def _alias_names(alias: Any) -> list[str]:
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    return [str(alias)] if alias else []
+
+
+def _source(field: str, names: list[str], environ: dict[str, str], dotenv: dict[str, Any]) -> str:
+    if field in cli_overrides():
+        return "command line"
+    for env_name in names:
+        if env_name.upper() in environ:
+            return f"environment ({env_name})"
+    for env_name in names:
+        if env_name.upper() in dotenv:
+            return f".env ({env_name})"
+    return "default"
+
+
+def _display(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return MASK if value.get_secret_value() else None
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, str) and "://" in value:
+        return mask_url(value)
+    return value

@@ -1,0 +1,76 @@
+"""The StockError hierarchy: every expected failure, each with its exit code.
+
+Services raise these; only `stock_cli.cli` turns them into exit codes and messages.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130
+
+
+class StockError(Exception):
+    """Base of every expected failure. `type` is the stable name used in JSON errors."""
+
+    exit_code: int = EXIT_FAILURE
+    type: str = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def to_dict(self) -> dict[str, str]:
+        data = {"type": self.type, "message": self.message}
+        if self.hint:
+            data["hint"] = self.hint
+        return data
+
+
+class UsageError(StockError):
+    """The user asked for something that cannot be understood (exit 2)."""
+
+    exit_code = EXIT_USAGE
+    type = "usage"
+
+
+class InvalidSymbolError(UsageError):
+    type = "invalid_symbol"
+
+
+class ConfigError(StockError):
+    type = "config"
+
+
+class NotFoundError(StockError):
+    """A named thing (watchlist, instrument, revision) does not exist."""
+
+    type = "not_found"
+
+
+class DatabaseError(StockError):
+    """The database cannot be reached, is locked, read-only or otherwise unusable."""
+
+    type = "database"
+
+
+class SchemaOutOfDateError(DatabaseError):
+    type = "schema_out_of_date"
+
+    def __init__(self, current: str | None, head: str) -> None:
+        self.current = current
+        self.head = head
+        super().__init__(
+            f"database schema is at {current or 'base (empty)'}, head is {head}: "
+            "run `stock db upgrade`"
+        )
+
+
+class PartialFailure(StockError):
+    """Some items succeeded and some failed (exit 3); the details were already shown."""
+
+    exit_code = EXIT_PARTIAL
+    type = "partial"

@@ -1,0 +1,1 @@
+"""Market data: symbols, provider adapters, fetch and store."""

@@ -1,0 +1,150 @@
+"""Shared fixtures.
+
+Every test runs in its own temporary folder with its own SQLite database (autouse).
+Tests that take the `db_url` fixture run twice: on SQLite and on PostgreSQL (a fresh
+schema per test in the server named by STOCK_TEST_POSTGRES_URL). In CI (CI=true) a
+missing PostgreSQL URL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from stock_cli.config import clear_settings_cache
+from stock_cli.db.engine import dispose_engines
+from stock_cli.options import options, set_cli_overrides
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("STOCK_TEST_DATA", ROOT.parent / "shared" / "data"))
+POSTGRES_URL = os.environ.get("STOCK_TEST_POSTGRES_URL")
+
+_SETTING_PREFIXES = ("STOCK_", "POSTGRES_")
+_SETTING_NAMES = {"DATABASE_URL", "ENVIRONMENT", "NO_COLOR"}
+
+
+def _reset_process_state() -> None:
+    set_cli_overrides()
+    clear_settings_cache()
+    dispose_engines()
+    options.verbose = 0
+    options.quiet = False
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A clean environment: temp working dir, temp data dir, a temp SQLite database."""
+    for name in list(os.environ):
+        keep = name in ("STOCK_TEST_POSTGRES_URL", "STOCK_TEST_DATA")
+        if (name.startswith(_SETTING_PREFIXES) or name in _SETTING_NAMES) and not keep:
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STOCK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("STOCK_DATABASE_URL", f"sqlite:///{tmp_path / 'test.db'}")
+    monkeypatch.setenv("COLUMNS", "160")
+    _reset_process_state()
+    yield tmp_path
+    _reset_process_state()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+def _postgres_schema_url(schema: str) -> str:
+    assert POSTGRES_URL is not None
+    url = sa.make_url(POSTGRES_URL)
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty schema on the test PostgreSQL server, dropped afterwards."""
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("STOCK_TEST_POSTGRES_URL must be set in CI")
+        pytest.skip("STOCK_TEST_POSTGRES_URL is not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _postgres_schema_url(schema)
+    finally:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test's database URL, on each backend in turn; also set as STOCK_DATABASE_URL."""
+    if request.param == "sqlite":
+        url: str = request.getfixturevalue("sqlite_url")
+    else:
+        url = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("STOCK_DATABASE_URL", url)
+    _reset_process_state()
+    return url
+
+
+@pytest.fixture
+def migrated(db_url: str) -> str:
+    """`db_url` with the schema at head."""
+    from stock_cli.db.engine import get_engine
+    from stock_cli.db.migrate import upgrade
+
+    upgrade(get_engine(db_url, check_schema=False), "head")
+    dispose_engines()
+    return db_url
+
+
+class StockRunner(CliRunner):
+    """Typer's CliRunner bound to our app, resetting process state between invocations."""
+
+    def stock(self, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        from stock_cli.cli.app import app
+
+        _reset_process_state()
+        return self.invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def cli() -> StockRunner:
+    return StockRunner()
+
+
+def run_stock(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m stock_cli` as a real process with the current environment."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "stock_cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def shared_data(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared test data not found at {path} (set STOCK_TEST_DATA)")
+    return path

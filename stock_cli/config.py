@@ -94,6 +94,109 @@ class Settings(BaseSettings):
         description="seconds to wait for a PostgreSQL connection",
     )
 
+    # --- market-data providers -------------------------------------------------------
+    yahoo_base_url: str = Field(
+        default="https://query2.finance.yahoo.com",
+        validation_alias=_env("STOCK_YAHOO_BASE_URL"),
+        description="Yahoo Finance chart API base URL",
+    )
+    eastmoney_base_url: str = Field(
+        default="https://push2his.eastmoney.com",
+        validation_alias=_env("STOCK_EASTMONEY_BASE_URL"),
+        description="Eastmoney kline API base URL",
+    )
+    tencent_base_url: str = Field(
+        default="https://web.ifzq.gtimg.cn",
+        validation_alias=_env("STOCK_TENCENT_BASE_URL"),
+        description="Tencent day-line API base URL",
+    )
+    tiingo_base_url: str = Field(
+        default="https://api.tiingo.com",
+        validation_alias=_env("STOCK_TIINGO_BASE_URL"),
+        description="Tiingo API base URL",
+    )
+    polygon_base_url: str = Field(
+        default="https://api.polygon.io",
+        validation_alias=_env("STOCK_POLYGON_BASE_URL"),
+        description="Polygon API base URL",
+    )
+    tiingo_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("STOCK_TIINGO_API_KEY"),
+        description="Tiingo API token (enables the tiingo provider)",
+    )
+    polygon_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("STOCK_POLYGON_API_KEY"),
+        description="Polygon API key (enables the polygon provider)",
+    )
+    providers_cn: str = Field(
+        default="eastmoney,tencent,yahoo",
+        validation_alias=_env("STOCK_PROVIDERS_CN"),
+        description="provider fallback chain for A-shares (.SS/.SZ/.BJ)",
+    )
+    providers_default: str = Field(
+        default="yahoo,tiingo,polygon",
+        validation_alias=_env("STOCK_PROVIDERS_DEFAULT"),
+        description="provider fallback chain elsewhere (keyless providers are skipped)",
+    )
+    fetch_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        validation_alias=_env("STOCK_FETCH_CONCURRENCY"),
+        description="symbols fetched at the same time",
+    )
+    rate_limit: float = Field(
+        default=5.0,
+        ge=0,
+        validation_alias=_env("STOCK_RATE_LIMIT"),
+        description="requests per second to each provider (0: unlimited)",
+    )
+    http_connect_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias=_env("STOCK_HTTP_CONNECT_TIMEOUT"),
+        description="seconds to connect to a provider",
+    )
+    http_read_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        validation_alias=_env("STOCK_HTTP_READ_TIMEOUT"),
+        description="seconds to wait for a provider's response",
+    )
+    http_retries: int = Field(
+        default=3,
+        ge=0,
+        le=10,
+        validation_alias=_env("STOCK_HTTP_RETRIES"),
+        description="retries after a connection error, timeout, 429 or 5xx",
+    )
+    http_backoff: float = Field(
+        default=0.5,
+        ge=0,
+        validation_alias=_env("STOCK_HTTP_BACKOFF"),
+        description="first retry delay in seconds (doubles each retry, with jitter)",
+    )
+    http_max_retry_after: float = Field(
+        default=60.0,
+        ge=0,
+        validation_alias=_env("STOCK_HTTP_MAX_RETRY_AFTER"),
+        description="longest Retry-After (seconds) honoured before giving up",
+    )
+    fetch_overlap_days: int = Field(
+        default=7,
+        ge=0,
+        validation_alias=_env("STOCK_FETCH_OVERLAP_DAYS"),
+        description="calendar days re-fetched before the last stored bar (revisions)",
+    )
+    history_years: int = Field(
+        default=10,
+        ge=1,
+        validation_alias=_env("STOCK_HISTORY_YEARS"),
+        description="years of history fetched for a new symbol",
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:

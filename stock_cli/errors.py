@@ -74,3 +74,23 @@ class PartialFailure(StockError):
 
     exit_code = EXIT_PARTIAL
     type = "partial"
+
+
+class ProviderError(StockError):
+    """A market-data provider failed for one symbol. `kind` is one of FETCH_ERROR_KINDS."""
+
+    type = "provider"
+
+    def __init__(self, kind: str, message: str, *, provider: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.provider = provider
+        self.type = kind
+
+    @property
+    def retry_elsewhere(self) -> bool:
+        """Whether another provider in the fallback chain may succeed."""
+        return self.kind != "not_found"
+
+
+FETCH_ERROR_KINDS = ("rate_limited", "not_found", "no_data", "bad_response", "network")

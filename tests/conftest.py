@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from stock_cli.config import clear_settings_cache
 from stock_cli.db.engine import dispose_engines
 from stock_cli.options import options, set_cli_overrides
+from tests.replay import ReplayServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("STOCK_TEST_DATA", ROOT.parent / "shared" / "data"))
@@ -148,3 +149,19 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared test data not found at {path} (set STOCK_TEST_DATA)")
     return path
+
+
+@pytest.fixture
+def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReplayServer]:
+    """A replay server; every provider's base URL points at it, retries are fast."""
+    server = ReplayServer().start()
+    for provider in ("YAHOO", "EASTMONEY", "TENCENT", "TIINGO", "POLYGON"):
+        monkeypatch.setenv(f"STOCK_{provider}_BASE_URL", server.url)
+    monkeypatch.setenv("STOCK_HTTP_BACKOFF", "0.01")
+    monkeypatch.setenv("STOCK_RATE_LIMIT", "0")
+    monkeypatch.setenv("STOCK_HTTP_READ_TIMEOUT", "2")
+    _reset_process_state()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 
 from stock_cli import __version__
-from stock_cli.cli import config_cmd, db_cmd, watch_cmd
-from stock_cli.cli.common import StockGroup
+from stock_cli.cli import bars_cmd, config_cmd, db_cmd, fetch_cmd, import_cmd, watch_cmd
+from stock_cli.cli.common import StockCommand, StockGroup
 from stock_cli.options import options, set_cli_overrides
 
 app = typer.Typer(
@@ -62,6 +62,10 @@ def root(
     set_cli_overrides(database_url=db)
 
 
+app.command("fetch", cls=StockCommand)(fetch_cmd.fetch)
+app.command("import", cls=StockCommand)(import_cmd.import_)
+app.command("bars", cls=StockCommand)(bars_cmd.bars)
+app.command("symbols", cls=StockCommand)(bars_cmd.symbols)
 app.add_typer(watch_cmd.app, name="watch")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")

@@ -182,3 +182,19 @@ def list_watchlists(session: Session) -> list[WatchlistSummary]:
         .order_by(col(Watchlist.name))
     ).all()
     return [WatchlistSummary(name=r[0], members=int(r[1]), created_at=r[2]) for r in rows]
+
+
+def resolve_symbols(session: Session, *, symbols: list[str], list_name: str | None) -> list[str]:
+    """Canonical symbols from the command line plus a watchlist's (default list if neither)."""
+    from stock_cli.market.symbols import normalise_symbols
+
+    canonical = normalise_symbols(symbols)
+    if list_name or not canonical:
+        name = list_name or DEFAULT_LIST
+        members = [e.symbol for e in list_watchlist(session, name=name)]
+        canonical = list(dict.fromkeys([*canonical, *members]))
+        if not canonical:
+            raise UsageError(
+                f"watchlist {name} is empty: give symbols, or add some with `stock watch add`"
+            )
+    return canonical

@@ -1,0 +1,107 @@
+"""`stock bars` and `stock symbols`: what is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from stock_cli.cli.common import JsonOption
+
+CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows on stdout.")]
+
+
+def bars(
+    symbol: Annotated[str, typer.Argument(help="Symbol, e.g. AAPL or 600519.SS.")],
+    start: Annotated[
+        dt.datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First date.")
+    ] = None,
+    end: Annotated[
+        dt.datetime | None, typer.Option("--end", formats=["%Y-%m-%d"], help="Last date.")
+    ] = None,
+    last: Annotated[int | None, typer.Option("--last", "-n", help="Only the last N bars.")] = None,
+    adjust: Annotated[str, typer.Option("--adjust", help="none (raw) or adjusted.")] = "none",
+    json_output: JsonOption = False,
+    csv_output: CsvOption = False,
+) -> None:
+    """Print stored daily bars (raw prices, with the adjusted close as its own column).
+
+    Example: stock bars AAPL --last 20 --csv > aapl.csv
+    """
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.bars import load_bars
+    from stock_cli.market.symbols import normalise_symbol
+
+    with session_scope() as session:
+        result = load_bars(
+            session,
+            symbol=normalise_symbol(symbol),
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            last=last,
+            adjust=adjust,
+        )
+    names = ["date", "open", "high", "low", "close", "adj_close", "volume", "provider"]
+    rows = [
+        (b.date, b.open, b.high, b.low, b.close, b.adj_close, b.volume, b.provider)
+        for b in result.bars
+    ]
+    if json_output:
+        output.print_json({"symbol": result.symbol, "adjust": result.adjust, "bars": result.bars})
+    elif csv_output:
+        output.print_csv(names, rows)
+    else:
+        columns = [
+            output.Column(
+                n.replace("_", " ").title(),
+                justify="left" if n in ("date", "provider") else "right",
+            )
+            for n in names
+        ]
+        output.print_table(
+            columns, rows, title=f"{result.symbol} ({len(rows)} bars, {result.adjust})"
+        )
+
+
+def symbols(json_output: JsonOption = False) -> None:
+    """List stored instruments with their bar count, date range, provider and last fetch.
+
+    Example: stock symbols --json | jq '.[] | select(.bars > 0) | .symbol'
+    """
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.bars import list_instruments
+
+    with session_scope() as session:
+        summaries = list_instruments(session)
+    if json_output:
+        output.print_json(summaries)
+        return
+    columns = [
+        output.Column("Symbol", style="bold"),
+        output.Column("Name"),
+        output.Column("Exchange"),
+        output.Column("Currency"),
+        output.Column("Bars", justify="right"),
+        output.Column("First"),
+        output.Column("Last"),
+        output.Column("Provider"),
+        output.Column("Fetched"),
+    ]
+    rows = [
+        (
+            s.symbol,
+            s.name,
+            s.exchange,
+            s.currency,
+            s.bars,
+            s.first_date,
+            s.last_date,
+            s.provider,
+            s.last_fetched_at,
+        )
+        for s in summaries
+    ]
+    output.print_table(columns, rows)

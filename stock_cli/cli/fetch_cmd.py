@@ -1,0 +1,68 @@
+"""`stock fetch`: download daily bars into the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from stock_cli.cli.common import JsonOption
+
+
+def fetch(
+    symbols: Annotated[
+        list[str] | None, typer.Argument(help="Symbols (default: the watchlist).")
+    ] = None,
+    list_name: Annotated[
+        str | None, typer.Option("--list", "-l", help="Fetch this watchlist.")
+    ] = None,
+    start: Annotated[
+        dt.datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First date.")
+    ] = None,
+    end: Annotated[
+        dt.datetime | None,
+        typer.Option("--end", formats=["%Y-%m-%d"], help="Last date (default: today)."),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-download all history, not only what is new.")
+    ] = False,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider", help="Use only this provider: yahoo, eastmoney, tencent, tiingo, polygon."
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Fetch daily prices (incrementally) for symbols or a watchlist.
+
+    Example: stock fetch AAPL 600519.SS --start 2020-01-01
+    """
+    from stock_cli import output
+    from stock_cli.cli.progress import progress_bar
+    from stock_cli.cli.render import fetch_summary, raise_for_failures
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.fetch import fetch_symbols
+    from stock_cli.market.watchlists import resolve_symbols
+
+    with session_scope() as session:
+        canonical = resolve_symbols(session, symbols=symbols or [], list_name=list_name)
+    with progress_bar(len(canonical), label="fetching", enabled=not json_output) as advance:
+
+        def on_result(result):  # type: ignore[no-untyped-def]
+            advance(f"{result.symbol} {result.status}")
+            if json_output:
+                output.print_ndjson(result)
+
+        report = fetch_symbols(
+            symbols=canonical,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            full=full,
+            provider=provider,
+            on_result=on_result,
+        )
+    if not json_output:
+        fetch_summary(report.results)
+    raise_for_failures(len(report.failed), len(report.results), noun="symbols")

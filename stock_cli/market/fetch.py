@@ -1,0 +1,410 @@
+"""`fetch_symbols`: download daily bars for many symbols and store them.
+
+Network work runs concurrently on an asyncio loop (bounded by `fetch_concurrency`,
+rate-limited per provider); every symbol is then validated and written in its own
+transaction by a single database thread, so one symbol's failure never touches
+another's bars and the database sees one writer. The run and each symbol's result
+are recorded in `fetch_run` / `fetch_result`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from stock_cli.config import Settings, get_settings
+from stock_cli.db.engine import get_engine, session_scope
+from stock_cli.db.models import FetchResult, FetchRun, Instrument, PriceBar, utcnow
+from stock_cli.errors import ProviderError, StockError, UsageError
+from stock_cli.market.http import HttpStats, ProviderHttp
+from stock_cli.market.providers import PROVIDERS, get_provider
+from stock_cli.market.providers.base import PriceHistory
+from stock_cli.market.store import BarSet, store_bar_sets
+from stock_cli.market.symbols import market_of
+from stock_cli.market.validate import validate_bars
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SymbolResult:
+    """What happened to one symbol; `error` is {"type", "message"} when it failed."""
+
+    symbol: str
+    provider: str | None
+    status: str  # "ok" | "failed"
+    new: int = 0
+    updated: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+    error: dict[str, str] | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+@dataclass
+class FetchReport:
+    run_id: int
+    results: list[SymbolResult]
+    http: HttpStats
+    seconds: float
+    store_seconds: float
+    status: str = "ok"
+
+    @property
+    def failed(self) -> list[SymbolResult]:
+        return [r for r in self.results if r.failed]
+
+
+@dataclass(frozen=True)
+class FetchPlan:
+    symbol: str
+    start: dt.date
+    end: dt.date
+    chain: tuple[str, ...]
+    has_bars: bool
+
+
+@dataclass
+class _Outcome:
+    plan: FetchPlan
+    history: PriceHistory | None = None
+    error: ProviderError | None = None
+    tried: list[str] = field(default_factory=list)
+
+
+def provider_chain(
+    symbol: str, settings: Settings, *, forced: str | None = None
+) -> tuple[str, ...]:
+    """Providers to try for `symbol`, in order (only those usable with the current keys)."""
+    if forced:
+        get_provider(forced)  # validates the name
+        return (forced,)
+    configured = (
+        settings.providers_cn if market_of(symbol).code == "cn" else settings.providers_default
+    )
+    names = [n.strip() for n in configured.split(",") if n.strip()]
+    unknown = [n for n in names if n not in PROVIDERS]
+    if unknown:
+        raise UsageError(f"unknown provider(s) in the fallback chain: {', '.join(unknown)}")
+    chain = tuple(n for n in names if get_provider(n).available(settings))
+    if not chain:
+        raise UsageError(f"no usable provider for {symbol}: check the provider chain settings")
+    return chain
+
+
+def plan_fetch(
+    session: Session,
+    *,
+    symbols: list[str],
+    start: dt.date | None,
+    end: dt.date | None,
+    full: bool,
+    provider: str | None,
+    settings: Settings,
+    today: dt.date | None = None,
+) -> list[FetchPlan]:
+    """Per symbol: the date range (incremental from the last stored bar) and providers."""
+    today = today or dt.date.today()
+    end = end or today
+    if start and start > end:
+        raise UsageError(f"--start {start} is after --end {end}")
+    last = dict(
+        session.execute(
+            sa.select(col(Instrument.symbol), sa.func.max(col(PriceBar.date)))
+            .join(PriceBar, col(PriceBar.instrument_id) == col(Instrument.id))
+            .where(col(Instrument.symbol).in_(symbols))
+            .group_by(col(Instrument.symbol))
+        ).all()
+    )
+    default_start = dt.date(today.year - settings.history_years, today.month, min(today.day, 28))
+    plans = []
+    for symbol in symbols:
+        last_date = last.get(symbol)
+        if start is not None:
+            begin = start
+        elif full or last_date is None:
+            begin = default_start
+        else:
+            begin = last_date - dt.timedelta(days=settings.fetch_overlap_days)
+        plans.append(
+            FetchPlan(
+                symbol=symbol,
+                start=min(begin, end),
+                end=end,
+                chain=provider_chain(symbol, settings, forced=provider),
+                has_bars=last_date is not None,
+            )
+        )
+    return plans
+
+
+def fetch_symbols(
+    *,
+    symbols: list[str],
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    full: bool = False,
+    provider: str | None = None,
+    on_result: Callable[[SymbolResult], None] | None = None,
+    transport: Any = None,
+) -> FetchReport:
+    """Fetch and store `symbols` (canonical). Failures are per symbol, never raised."""
+    settings = get_settings()
+    get_engine()  # schema check before any work
+    with session_scope(write=True) as session:
+        recover_stale_runs(session)
+        plans = plan_fetch(
+            session,
+            symbols=symbols,
+            start=start,
+            end=end,
+            full=full,
+            provider=provider,
+            settings=settings,
+        )
+        run = FetchRun(symbols=len(plans), host=socket.gethostname(), pid=os.getpid())
+        session.add(run)
+        session.flush()
+        assert run.id is not None
+        run_id = run.id
+    started = time.perf_counter()
+    writer = _Writer(run_id)
+    results: list[SymbolResult] = []
+    http_stats = HttpStats()
+    status = "failed"
+    try:
+        http_stats = asyncio.run(
+            _fetch_all(plans, settings, writer, results, on_result, transport=transport)
+        )
+        failed = sum(r.failed for r in results)
+        status = "ok" if not failed else "failed" if failed == len(results) else "partial"
+    finally:
+        writer.close()
+        _finish_run(
+            run_id,
+            status=status,
+            failed=sum(r.failed for r in results),
+            interrupted=len(results) < len(plans),
+        )
+    order = {p.symbol: i for i, p in enumerate(plans)}
+    results.sort(key=lambda r: order[r.symbol])
+    return FetchReport(
+        run_id=run_id,
+        results=results,
+        http=http_stats,
+        seconds=time.perf_counter() - started,
+        store_seconds=writer.seconds,
+        status=status,
+    )
+
+
+async def _fetch_all(
+    plans: list[FetchPlan],
+    settings: Settings,
+    writer: _Writer,
+    results: list[SymbolResult],
+    on_result: Callable[[SymbolResult], None] | None,
+    *,
+    transport: Any,
+) -> HttpStats:
+    semaphore = asyncio.Semaphore(settings.fetch_concurrency)
+    loop = asyncio.get_running_loop()
+
+    async with ProviderHttp(settings, transport=transport) as http:
+
+        async def one(plan: FetchPlan) -> None:
+            async with semaphore:
+                outcome = await _download(http, plan)
+            result = await loop.run_in_executor(writer.executor, writer.store, outcome)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+
+        await asyncio.gather(*(one(plan) for plan in plans))
+        return http.stats
+
+
+async def _download(http: ProviderHttp, plan: FetchPlan) -> _Outcome:
+    outcome = _Outcome(plan)
+    for name in plan.chain:
+        outcome.tried.append(name)
+        try:
+            outcome.history = await get_provider(name).fetch_history(
+                http, symbol=plan.symbol, start=plan.start, end=plan.end
+            )
+            outcome.error = None
+            return outcome
+        except ProviderError as exc:
+            exc.provider = exc.provider or name
+            outcome.error = exc
+            if not exc.retry_elsewhere or (exc.kind == "no_data" and plan.has_bars):
+                return outcome
+            log.info("%s failed for %s (%s); trying the next provider", name, plan.symbol, exc)
+    return outcome
+
+
+class _Writer:
+    """Stores outcomes one at a time on its own thread (one transaction per symbol)."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stock-db")
+        self.seconds = 0.0
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+    def store(self, outcome: _Outcome) -> SymbolResult:
+        started = time.perf_counter()
+        try:
+            return self._store(outcome)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def _store(self, outcome: _Outcome) -> SymbolResult:
+        plan, history = outcome.plan, outcome.history
+        if history is None:
+            assert outcome.error is not None
+            if outcome.error.kind == "no_data" and plan.has_bars:
+                result = SymbolResult(plan.symbol, outcome.tried[-1], "ok")  # already up to date
+            else:
+                result = _failure(plan.symbol, outcome.error, outcome.tried)
+            self._record(result)
+            return result
+        checked = validate_bars([b for b in history.bars if plan.start <= b.date <= plan.end])
+        for rejection in checked.rejected:
+            log.info("%s: rejected %s: %s", plan.symbol, rejection.date, rejection.reason)
+        for warning in checked.warnings:
+            log.info("%s: %s: %s", plan.symbol, warning.date, warning.reason)
+        if not checked.bars and checked.rejected:
+            error = ProviderError(
+                "bad_response",
+                f"{history.provider}: all {len(checked.rejected)} bars of {plan.symbol} "
+                "failed validation",
+                provider=history.provider,
+            )
+            result = _failure(plan.symbol, error, outcome.tried)
+            result.rejected = len(checked.rejected)
+            self._record(result)
+            return result
+        try:
+            with session_scope(write=True) as session:
+                stats = store_bar_sets(
+                    session,
+                    bar_sets=[
+                        BarSet(
+                            plan.symbol,
+                            history.provider,
+                            checked.bars,
+                            history.actions,
+                            history.info,
+                        )
+                    ],
+                )[0]
+                result = SymbolResult(
+                    symbol=plan.symbol,
+                    provider=history.provider,
+                    status="ok",
+                    new=stats.new,
+                    updated=stats.updated,
+                    rejected=len(checked.rejected),
+                    warnings=len(checked.warnings),
+                    first_date=stats.first_date,
+                    last_date=stats.last_date,
+                )
+                session.add(_result_row(self.run_id, result))
+        except StockError as exc:  # the database failed for this symbol: nothing of it stored
+            result = SymbolResult(
+                plan.symbol,
+                history.provider,
+                "failed",
+                error={"type": exc.type, "message": exc.message},
+            )
+            self._record(result)
+        return result
+
+    def _record(self, result: SymbolResult) -> None:
+        try:
+            with session_scope(write=True) as session:
+                session.add(_result_row(self.run_id, result))
+        except StockError as exc:
+            log.error("could not record the result of %s: %s", result.symbol, exc)
+
+
+def _failure(symbol: str, error: ProviderError, tried: list[str]) -> SymbolResult:
+    message = error.message
+    if len(tried) > 1:
+        message += f" (tried {', '.join(tried)})"
+    return SymbolResult(
+        symbol,
+        error.provider or tried[-1],
+        "failed",
+        error={"type": error.kind, "message": message},
+    )
+
+
+def _result_row(run_id: int, result: SymbolResult) -> FetchResult:
+    error = result.error or {}
+    return FetchResult(
+        fetch_run_id=run_id,
+        symbol=result.symbol,
+        provider=result.provider,
+        status=result.status,
+        new=result.new,
+        updated=result.updated,
+        rejected=result.rejected,
+        warnings=result.warnings,
+        first_date=result.first_date,
+        last_date=result.last_date,
+        error_type=error.get("type"),
+        error_message=error.get("message"),
+    )
+
+
+def _finish_run(run_id: int, *, status: str, failed: int, interrupted: bool) -> None:
+    with session_scope(write=True) as session:
+        run = session.get(FetchRun, run_id)
+        if run is not None:
+            run.status = "failed" if interrupted else status
+            run.failed = failed
+            run.error = "interrupted" if interrupted else None
+            run.finished_at = utcnow()
+
+
+def recover_stale_runs(session: Session) -> int:
+    """Mark runs left 'running' by a process of this host that no longer exists as failed."""
+    host = socket.gethostname()
+    stale = 0
+    for run in session.exec(select(FetchRun).where(FetchRun.status == "running")).all():
+        if run.host == host and run.pid is not None and not _alive(run.pid):
+            run.status = "failed"
+            run.error = "the process died before the run finished"
+            run.finished_at = utcnow()
+            stale += 1
+    return stale
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

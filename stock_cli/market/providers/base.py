@@ -1,0 +1,108 @@
+"""What every provider returns, and the Protocol each provider module implements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from stock_cli.errors import ProviderError
+
+if TYPE_CHECKING:
+    from stock_cli.config import Settings
+    from stock_cli.market.http import ProviderHttp
+
+
+@dataclass(frozen=True, slots=True)
+class RawBar:
+    """A daily bar as the provider gave it (volume in shares), before validation."""
+
+    date: dt.date
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    adj_close: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A split (value = new shares per old share) or a cash dividend (value = amount)."""
+
+    date: dt.date
+    kind: str  # "split" | "dividend"
+    value: float
+    numerator: float | None = None
+    denominator: float | None = None
+
+
+@dataclass(frozen=True)
+class InstrumentInfo:
+    name: str | None = None
+    exchange: str | None = None
+    currency: str | None = None
+    timezone: str | None = None
+
+
+@dataclass
+class PriceHistory:
+    """Everything one provider said about one symbol over one date range."""
+
+    symbol: str
+    provider: str
+    bars: list[RawBar]
+    actions: list[Action] = field(default_factory=list)
+    info: InstrumentInfo = field(default_factory=InstrumentInfo)
+
+
+class Provider(Protocol):
+    """A market-data source. `fetch_history` raises ProviderError for every failure."""
+
+    name: str
+
+    def available(self, settings: Settings) -> bool:
+        """Whether the provider can be used (e.g. its API key is set)."""
+        ...
+
+    async def fetch_history(
+        self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
+    ) -> PriceHistory: ...
+
+
+def load_json(provider: str, body: bytes) -> Any:
+    """Parse a JSON body or raise a typed bad_response (HTML error pages, truncated bodies)."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        snippet = body[:60].decode("utf-8", "replace").strip().replace("\n", " ")
+        raise ProviderError(
+            "bad_response",
+            f"{provider} sent a body that is not JSON ({exc.__class__.__name__}): {snippet!r}",
+            provider=provider,
+        ) from None
+
+
+def number(value: Any) -> float:
+    """A provider's number (float, int or numeric string) as a float; NaN for junk."""
+    if isinstance(value, bool) or value is None:
+        return math.nan
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return math.nan
+    return math.nan
+
+
+def optional_number(value: Any) -> float | None:
+    result = number(value)
+    return None if math.isnan(result) else result
+
+
+def bad_response(provider: str, message: str) -> ProviderError:
+    return ProviderError("bad_response", f"{provider}: {message}", provider=provider)

@@ -1,0 +1,127 @@
+"""Eastmoney (东方财富): GET {base}/api/qt/stock/kline/get — the default for A-shares.
+
+Klines are strings "date,open,close,high,low,volume,amount,…" (close comes before high)
+with volume in lots of 100 shares. Two requests per symbol: fqt=0 for the raw prices
+and fqt=1 (forward-adjusted, 前复权) for the adjusted close, joined by date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from stock_cli.config import Settings
+from stock_cli.errors import ProviderError
+from stock_cli.market.providers.base import (
+    InstrumentInfo,
+    PriceHistory,
+    RawBar,
+    bad_response,
+    load_json,
+    number,
+)
+
+if TYPE_CHECKING:
+    from stock_cli.market.http import ProviderHttp
+
+NAME = "eastmoney"
+SHARES_PER_LOT = 100.0
+_EXCHANGES = {"SS": ("1", "SSE"), "SZ": ("0", "SZSE"), "BJ": ("0", "BSE")}
+
+
+def secid(symbol: str) -> str:
+    """`600519.SS` → `1.600519` (1 = Shanghai, 0 = Shenzhen and Beijing)."""
+    code, _, suffix = symbol.partition(".")
+    if suffix not in _EXCHANGES or not code.isdigit():
+        raise ProviderError("not_found", f"eastmoney has no A-share {symbol}", provider=NAME)
+    return f"{_EXCHANGES[suffix][0]}.{code}"
+
+
+class EastmoneyProvider:
+    name = NAME
+
+    def available(self, settings: Settings) -> bool:
+        return True
+
+    async def fetch_history(
+        self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
+    ) -> PriceHistory:
+        url = f"{http.settings.eastmoney_base_url.rstrip('/')}/api/qt/stock/kline/get"
+        params: dict[str, Any] = {
+            "secid": secid(symbol),
+            "klt": "101",
+            "beg": start.strftime("%Y%m%d"),
+            "end": end.strftime("%Y%m%d"),
+            "fields1": "f1,f2,f3,f4,f5,f6",
+            "fields2": "f51,f52,f53,f54,f55,f56,f57,f58,f59,f60,f61",
+            "lmt": "1000000",
+        }
+        raw, adjusted = await asyncio.gather(
+            http.get(NAME, url, params={**params, "fqt": "0"}),
+            http.get(NAME, url, params={**params, "fqt": "1"}),
+        )
+        history = parse_klines(raw.body, symbol=symbol)
+        adjusted_close = {
+            bar.date: bar.close for bar in parse_klines(adjusted.body, symbol=symbol).bars
+        }
+        history.bars = [
+            RawBar(b.date, b.open, b.high, b.low, b.close, b.volume, adjusted_close.get(b.date))
+            for b in history.bars
+        ]
+        return history
+
+
+def parse_klines(body: bytes, *, symbol: str) -> PriceHistory:
+    doc = load_json(NAME, body)
+    if not isinstance(doc, dict):
+        raise bad_response(NAME, "the response is not a JSON object")
+    data = doc.get("data")
+    if data is None:
+        raise ProviderError("not_found", f"eastmoney: no instrument {symbol}", provider=NAME)
+    if not isinstance(data, dict):
+        raise bad_response(NAME, "'data' is not an object")
+    klines = data.get("klines")
+    if klines is None or klines == []:
+        raise ProviderError(
+            "no_data", f"eastmoney: no bars for {symbol} in the range", provider=NAME
+        )
+    if not isinstance(klines, list):
+        raise bad_response(NAME, "'klines' is not a list")
+    bars = [_bar(line) for line in klines]
+    suffix = symbol.rpartition(".")[2]
+    info = InstrumentInfo(
+        name=_name(data.get("name")),
+        exchange=_EXCHANGES.get(suffix, ("", None))[1],
+        currency="CNY",
+        timezone="Asia/Shanghai",
+    )
+    return PriceHistory(symbol=symbol, provider=NAME, bars=bars, info=info)
+
+
+def _name(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _bar(line: Any) -> RawBar:
+    if not isinstance(line, str):
+        raise bad_response(NAME, f"a kline is not a string: {line!r:.60}")
+    fields = line.split(",")
+    if len(fields) < 6:
+        raise bad_response(NAME, f"a kline has {len(fields)} fields, expected at least 6")
+    try:
+        day = dt.date.fromisoformat(fields[0].strip())
+    except ValueError:
+        raise bad_response(NAME, f"bad kline date {fields[0]!r:.30}") from None
+    # date, open, close, high, low, volume (lots), amount, amplitude, pct, change, turnover
+    return RawBar(
+        date=day,
+        open=number(fields[1]),
+        close=number(fields[2]),
+        high=number(fields[3]),
+        low=number(fields[4]),
+        volume=number(fields[5]) * SHARES_PER_LOT,
+    )
+
+
+PROVIDER = EastmoneyProvider()

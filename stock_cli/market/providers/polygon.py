@@ -1,0 +1,109 @@
+"""Polygon aggregates: GET {base}/v2/aggs/ticker/{T}/range/1/day/{from}/{to} (needs a key).
+
+`t` is the bar start in epoch milliseconds (midnight New York time for US stocks),
+volumes may be floats (6.3896155e+07), and results may come in either order. Two
+requests: adjusted=false for the raw bars, adjusted=true for the adjusted close. The
+key travels in the Authorization header, never in the URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from stock_cli.config import Settings
+from stock_cli.errors import ProviderError
+from stock_cli.market.providers.base import (
+    InstrumentInfo,
+    PriceHistory,
+    RawBar,
+    bad_response,
+    load_json,
+    number,
+)
+
+if TYPE_CHECKING:
+    from stock_cli.market.http import ProviderHttp
+
+NAME = "polygon"
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+class PolygonProvider:
+    name = NAME
+
+    def available(self, settings: Settings) -> bool:
+        return settings.polygon_api_key is not None
+
+    async def fetch_history(
+        self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
+    ) -> PriceHistory:
+        key = http.settings.polygon_api_key
+        if key is None:
+            raise ProviderError(
+                "bad_response", "polygon: STOCK_POLYGON_API_KEY is not set", provider=NAME
+            )
+        ticker = symbol.replace("-", ".")
+        base = http.settings.polygon_base_url.rstrip("/")
+        url = f"{base}/v2/aggs/ticker/{ticker}/range/1/day/{start}/{end}"
+        headers = {"Authorization": f"Bearer {key.get_secret_value()}"}
+        params = {"sort": "asc", "limit": "50000"}
+        raw, adjusted = await asyncio.gather(
+            http.get(NAME, url, params={**params, "adjusted": "false"}, headers=headers),
+            http.get(NAME, url, params={**params, "adjusted": "true"}, headers=headers),
+        )
+        history = parse_aggs(raw.body, symbol=symbol)
+        adjusted_close = {b.date: b.close for b in parse_aggs(adjusted.body, symbol=symbol).bars}
+        history.bars = [
+            RawBar(b.date, b.open, b.high, b.low, b.close, b.volume, adjusted_close.get(b.date))
+            for b in history.bars
+        ]
+        return history
+
+
+def parse_aggs(body: bytes, *, symbol: str) -> PriceHistory:
+    doc = load_json(NAME, body)
+    if not isinstance(doc, dict):
+        raise bad_response(NAME, "the response is not a JSON object")
+    status = str(doc.get("status", "OK")).upper()
+    if status in ("ERROR", "NOT_AUTHORIZED"):
+        raise bad_response(NAME, str(doc.get("error") or doc.get("message") or status)[:200])
+    results = doc.get("results")
+    if not results:
+        if doc.get("resultsCount") == 0 or (doc.get("queryCount") == 0 and results is None):
+            raise ProviderError(
+                "no_data", f"polygon: no bars for {symbol} in the range", provider=NAME
+            )
+        raise ProviderError("no_data", f"polygon: no bars for {symbol}", provider=NAME)
+    if not isinstance(results, list):
+        raise bad_response(NAME, "'results' is not a list")
+    bars = sorted((_bar(item) for item in results), key=lambda b: b.date)
+    return PriceHistory(
+        symbol=symbol,
+        provider=NAME,
+        bars=bars,
+        info=InstrumentInfo(currency="USD", timezone=NEW_YORK.key),
+    )
+
+
+def _bar(item: Any) -> RawBar:
+    if not isinstance(item, dict):
+        raise bad_response(NAME, f"a result is not an object: {item!r:.60}")
+    millis = number(item.get("t"))
+    if not math.isfinite(millis) or abs(millis) > 1e14:
+        raise bad_response(NAME, f"bad timestamp {item.get('t')!r:.30}")
+    day = dt.datetime.fromtimestamp(millis / 1000, NEW_YORK).date()
+    return RawBar(
+        date=day,
+        open=number(item.get("o")),
+        high=number(item.get("h")),
+        low=number(item.get("l")),
+        close=number(item.get("c")),
+        volume=number(item.get("v")),
+    )
+
+
+PROVIDER = PolygonProvider()

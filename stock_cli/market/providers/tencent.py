@@ -1,0 +1,145 @@
+"""Tencent (腾讯财经) day lines: GET {base}/appstock/app/fqkline/get — A-share fallback.
+
+`param=sh600519,day,START,END,COUNT,FQ`; rows are [date, open, close, high, low, volume]
+with volume in lots. The raw series comes under `day`, the forward-adjusted one under
+`qfqday`; we ask for both and join them by date. Long ranges are fetched in windows
+because one answer holds at most COUNT bars.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from stock_cli.config import Settings
+from stock_cli.errors import ProviderError
+from stock_cli.market.providers.base import (
+    InstrumentInfo,
+    PriceHistory,
+    RawBar,
+    bad_response,
+    load_json,
+    number,
+)
+
+if TYPE_CHECKING:
+    from stock_cli.market.http import ProviderHttp
+
+NAME = "tencent"
+SHARES_PER_LOT = 100.0
+MAX_BARS = 2000
+WINDOW = dt.timedelta(days=365 * 7)  # < MAX_BARS trading days
+_PREFIX = {"SS": "sh", "SZ": "sz", "BJ": "bj"}
+
+
+def tencent_code(symbol: str) -> str:
+    code, _, suffix = symbol.partition(".")
+    if suffix not in _PREFIX or not code.isdigit():
+        raise ProviderError("not_found", f"tencent has no A-share {symbol}", provider=NAME)
+    return f"{_PREFIX[suffix]}{code}"
+
+
+class TencentProvider:
+    name = NAME
+
+    def available(self, settings: Settings) -> bool:
+        return True
+
+    async def fetch_history(
+        self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
+    ) -> PriceHistory:
+        code = tencent_code(symbol)
+        url = f"{http.settings.tencent_base_url.rstrip('/')}/appstock/app/fqkline/get"
+        raw_bars: dict[dt.date, RawBar] = {}
+        adjusted: dict[dt.date, float] = {}
+        info = InstrumentInfo()
+        window_start = start
+        while window_start <= end:
+            window_end = min(end, window_start + WINDOW)
+            raw, qfq = await asyncio.gather(
+                http.get(
+                    NAME,
+                    url,
+                    params={"param": f"{code},day,{window_start},{window_end},{MAX_BARS},"},
+                ),
+                http.get(
+                    NAME,
+                    url,
+                    params={"param": f"{code},day,{window_start},{window_end},{MAX_BARS},qfq"},
+                ),
+            )
+            for history, target in (
+                (parse_day_lines(raw.body, symbol=symbol, allow_empty=True), "raw"),
+                (parse_day_lines(qfq.body, symbol=symbol, allow_empty=True), "qfq"),
+            ):
+                if target == "raw":
+                    raw_bars.update((bar.date, bar) for bar in history.bars)
+                    info = history.info if history.info.name else info
+                else:
+                    adjusted.update((bar.date, bar.close) for bar in history.bars)
+            window_start = window_end + dt.timedelta(days=1)
+        if not raw_bars:
+            raise ProviderError(
+                "no_data", f"tencent: no bars for {symbol} in the range", provider=NAME
+            )
+        bars = [
+            RawBar(b.date, b.open, b.high, b.low, b.close, b.volume, adjusted.get(b.date))
+            for _, b in sorted(raw_bars.items())
+        ]
+        return PriceHistory(symbol=symbol, provider=NAME, bars=bars, info=info)
+
+
+def parse_day_lines(body: bytes, *, symbol: str, allow_empty: bool = False) -> PriceHistory:
+    doc = load_json(NAME, body)
+    if not isinstance(doc, dict):
+        raise bad_response(NAME, "the response is not a JSON object")
+    if doc.get("code") not in (0, "0", None):
+        raise bad_response(NAME, f"error code {doc.get('code')!r}: {doc.get('msg', '')}")
+    data = doc.get("data")
+    if not isinstance(data, dict) or not data:
+        raise ProviderError("not_found", f"tencent: no instrument {symbol}", provider=NAME)
+    entry = next(iter(data.values())) if len(data) == 1 else data.get(tencent_code(symbol))
+    if not isinstance(entry, dict):
+        raise ProviderError("not_found", f"tencent: no instrument {symbol}", provider=NAME)
+    rows = entry.get("qfqday") or entry.get("day") or entry.get("hfqday") or []
+    if not isinstance(rows, list):
+        raise bad_response(NAME, "'day' is not a list")
+    if not rows and not allow_empty:
+        raise ProviderError("no_data", f"tencent: no bars for {symbol} in the range", provider=NAME)
+    return PriceHistory(
+        symbol=symbol, provider=NAME, bars=[_bar(r) for r in rows], info=_info(entry)
+    )
+
+
+def _bar(row: Any) -> RawBar:
+    if not isinstance(row, list) or len(row) < 6:
+        raise bad_response(
+            NAME, f"a day line is not [date, open, close, high, low, volume]: {row!r:.60}"
+        )
+    try:
+        day = dt.date.fromisoformat(str(row[0]).strip())
+    except ValueError:
+        raise bad_response(NAME, f"bad day-line date {row[0]!r:.30}") from None
+    return RawBar(
+        date=day,
+        open=number(row[1]),
+        close=number(row[2]),
+        high=number(row[3]),
+        low=number(row[4]),
+        volume=number(row[5]) * SHARES_PER_LOT,
+    )
+
+
+def _info(entry: dict[str, Any]) -> InstrumentInfo:
+    name = None
+    quotes = entry.get("qt")
+    if isinstance(quotes, dict):
+        for value in quotes.values():
+            if isinstance(value, list) and len(value) > 2 and isinstance(value[1], str):
+                name = value[1].strip() or None
+                break
+    return InstrumentInfo(name=name, currency="CNY", timezone="Asia/Shanghai")
+
+
+PROVIDER = TencentProvider()

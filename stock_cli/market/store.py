@@ -1,0 +1,281 @@
+"""The bulk write path for daily bars: idempotent, one transaction per call.
+
+Not the ORM: for speed the bars go through the driver directly, inside the session's
+transaction — `executemany` of plain tuples on SQLite, binary `COPY` on PostgreSQL.
+Existing rows in the incoming date range are read first, so that identical bars are
+not rewritten (re-running a fetch changes nothing), revised bars are counted as
+updated, and new ones as new. On PostgreSQL a transaction-scoped advisory lock per
+instrument keeps two writers of the same symbol from racing between read and write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from stock_cli.db.models import CorporateAction, Instrument, utcnow
+from stock_cli.market.providers.base import Action, InstrumentInfo, RawBar
+from stock_cli.market.symbols import market_of
+
+_BAR_COLUMNS = (
+    "instrument_id, date, open, high, low, close, volume, adj_close, provider, fetched_at"
+)
+_SQLITE_UPSERT = (
+    f"INSERT INTO price_bar ({_BAR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (instrument_id, date) DO UPDATE SET open = excluded.open, "
+    "high = excluded.high, low = excluded.low, close = excluded.close, "
+    "volume = excluded.volume, adj_close = excluded.adj_close, "
+    "provider = excluded.provider, fetched_at = excluded.fetched_at"
+)
+_PG_COPY_TYPES = [
+    "int4",
+    "date",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "text",
+    "timestamptz",
+]
+_ADVISORY_NAMESPACE = 0x53544B  # "STK": keeps our advisory locks apart from others'
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class BarSet:
+    """Validated bars of one symbol from one provider, ready to store."""
+
+    symbol: str
+    provider: str
+    bars: Sequence[RawBar]
+    actions: Sequence[Action] = ()
+    info: InstrumentInfo | None = None
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    symbol: str
+    new: int
+    updated: int
+    unchanged: int
+    first_date: dt.date | None
+    last_date: dt.date | None
+    actions: int
+
+
+def store_bar_sets(
+    session: Session, *, bar_sets: Sequence[BarSet], fetched_at: dt.datetime | None = None
+) -> list[StoreStats]:
+    """Store several symbols' bars in the session's transaction (all of them or none)."""
+    if not bar_sets:
+        return []
+    fetched_at = fetched_at or utcnow()
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    ids = ensure_instruments(conn, infos={s.symbol: s.info for s in bar_sets})
+    if postgres:
+        conn.execute(
+            sa.text(
+                "SELECT pg_advisory_xact_lock(:ns, i) "
+                "FROM unnest(CAST(:ids AS int[])) AS i ORDER BY i"
+            ),
+            {"ns": _ADVISORY_NAMESPACE, "ids": sorted({ids[s.symbol] for s in bar_sets})},
+        )
+    existing = _existing_bars(conn, bar_sets, ids, postgres=postgres)
+    stats: list[StoreStats] = []
+    to_write: list[tuple[Any, ...]] = []
+    changed: dict[int, list[dt.date]] = {}
+    stamp: Any = fetched_at if postgres else _sqlite_timestamp(fetched_at)
+    for bar_set in bar_sets:
+        instrument_id = ids[bar_set.symbol]
+        known = existing.get(instrument_id, {})
+        new = updated = 0
+        for bar in bar_set.bars:
+            key: Any = bar.date if postgres else bar.date.isoformat()
+            values = (bar.open, bar.high, bar.low, bar.close, bar.volume, bar.adj_close)
+            old = known.get(key)
+            if old == values:
+                continue
+            if old is None:
+                new += 1
+            else:
+                updated += 1
+                changed.setdefault(instrument_id, []).append(bar.date)
+            to_write.append((instrument_id, key, *values, bar_set.provider, stamp))
+        actions = _store_actions(conn, instrument_id, bar_set, fetched_at) if bar_set.actions else 0
+        stats.append(
+            StoreStats(
+                symbol=bar_set.symbol,
+                new=new,
+                updated=updated,
+                unchanged=len(bar_set.bars) - new - updated,
+                first_date=bar_set.bars[0].date if bar_set.bars else None,
+                last_date=bar_set.bars[-1].date if bar_set.bars else None,
+                actions=actions,
+            )
+        )
+    if to_write:
+        driver = conn.connection.driver_connection
+        if postgres:
+            _write_postgres(driver, to_write, changed)
+        else:
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            cursor.executemany(_SQLITE_UPSERT, to_write)
+            cursor.close()
+    return stats
+
+
+def ensure_instruments(
+    conn: sa.Connection, *, infos: dict[str, InstrumentInfo | None]
+) -> dict[str, int]:
+    """Instrument ids by symbol, creating missing rows and updating provider metadata."""
+    table = Instrument.__table__  # type: ignore[attr-defined]
+    symbols = list(infos)
+    rows: dict[str, Any] = {}
+    for chunk in _chunks(symbols):
+        for row in conn.execute(sa.select(table).where(table.c.symbol.in_(chunk))):
+            rows[row.symbol] = row
+    now = utcnow()
+    missing = [s for s in symbols if s not in rows]
+    if missing:
+        conn.execute(
+            table.insert(),
+            [
+                {
+                    "symbol": s,
+                    "created_at": now,
+                    "updated_at": now,
+                    "timezone": market_of(s).timezone,
+                    **_info_values(infos[s]),
+                }
+                for s in missing
+            ],
+        )
+        for chunk in _chunks(missing):
+            for row in conn.execute(sa.select(table).where(table.c.symbol.in_(chunk))):
+                rows[row.symbol] = row
+    for symbol, info in infos.items():
+        values = _info_values(info)
+        row = rows[symbol]
+        if symbol not in missing and any(getattr(row, k) != v for k, v in values.items()):
+            conn.execute(
+                table.update().where(table.c.id == row.id).values(**values, updated_at=now)
+            )
+    return {symbol: rows[symbol].id for symbol in symbols}
+
+
+def _info_values(info: InstrumentInfo | None) -> dict[str, str]:
+    if info is None:
+        return {}
+    values = {
+        "name": info.name,
+        "exchange": info.exchange,
+        "currency": info.currency,
+        "timezone": info.timezone,
+    }
+    limits = {"name": 200, "exchange": 64, "currency": 16, "timezone": 64}
+    return {k: v[: limits[k]] for k, v in values.items() if v}
+
+
+def _existing_bars(
+    conn: sa.Connection, bar_sets: Sequence[BarSet], ids: dict[str, int], *, postgres: bool
+) -> dict[int, dict[Any, tuple[Any, ...]]]:
+    with_bars = [s for s in bar_sets if s.bars]
+    if not with_bars:
+        return {}
+    first = min(s.bars[0].date for s in with_bars)
+    last = max(s.bars[-1].date for s in with_bars)
+    wanted = sorted({ids[s.symbol] for s in with_bars})
+    driver = conn.connection.driver_connection
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    existing: dict[int, dict[Any, tuple[Any, ...]]] = {}
+    try:
+        for chunk in _chunks(wanted):
+            if postgres:
+                cursor.execute(
+                    "SELECT instrument_id, date, open, high, low, close, volume, adj_close "
+                    "FROM price_bar WHERE instrument_id = ANY(%s) AND date BETWEEN %s AND %s",
+                    (chunk, first, last),
+                )
+            else:
+                marks = ",".join("?" * len(chunk))
+                cursor.execute(
+                    "SELECT instrument_id, date, open, high, low, close, volume, adj_close "
+                    f"FROM price_bar WHERE instrument_id IN ({marks}) AND date BETWEEN ? AND ?",
+                    (*chunk, first.isoformat(), last.isoformat()),
+                )
+            for row in cursor.fetchall():
+                existing.setdefault(row[0], {})[row[1]] = tuple(row[2:])
+    finally:
+        cursor.close()
+    return existing
+
+
+def _write_postgres(
+    driver: Any, rows: list[tuple[Any, ...]], changed: dict[int, list[dt.date]]
+) -> None:
+    with driver.cursor() as cursor:
+        for instrument_id, dates in changed.items():
+            cursor.execute(
+                "DELETE FROM price_bar WHERE instrument_id = %s AND date = ANY(%s)",
+                (instrument_id, dates),
+            )
+        with cursor.copy(f"COPY price_bar ({_BAR_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_PG_COPY_TYPES)
+            for row in rows:
+                copy.write_row(row)
+
+
+def _store_actions(
+    conn: sa.Connection, instrument_id: int, bar_set: BarSet, fetched_at: dt.datetime
+) -> int:
+    table = CorporateAction.__table__  # type: ignore[attr-defined]
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        insert: Any = pg_insert(table)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        insert = sqlite_insert(table)
+    rows = [
+        {
+            "instrument_id": instrument_id,
+            "date": a.date,
+            "kind": a.kind,
+            "value": a.value,
+            "numerator": a.numerator,
+            "denominator": a.denominator,
+            "provider": bar_set.provider,
+            "fetched_at": fetched_at,
+        }
+        for a in bar_set.actions
+    ]
+    statement = insert.on_conflict_do_update(
+        index_elements=["instrument_id", "date", "kind"],
+        set_={
+            "value": insert.excluded.value,
+            "numerator": insert.excluded.numerator,
+            "denominator": insert.excluded.denominator,
+            "provider": insert.excluded.provider,
+        },
+    )
+    conn.execute(statement, rows)
+    return len(rows)
+
+
+def _sqlite_timestamp(value: dt.datetime) -> str:
+    # The format SQLAlchemy's SQLite DateTime type reads back (UTC, naive).
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])

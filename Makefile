@@ -25,12 +25,21 @@ demo: install
 	@echo "== database (created and migrated on first use) =="
 	$(STOCK) db upgrade
 	$(STOCK) db current
-	@echo "== watchlist round trip =="
-	$(STOCK) watch add AAPL sh600519 brk.b 0700.HK --list demo
+	@echo "== watchlist =="
+	$(STOCK) watch add AAPL sh600519 --list demo
 	$(STOCK) watch ls --list demo
-	$(STOCK) watch rm BRK-B --list demo
-	$(STOCK) watch ls --list demo --json
-	$(STOCK) watch lists
+	@echo "== fetch (incremental; falls back to the CSV histories offline) =="
+	@if STOCK_HTTP_RETRIES=1 $(STOCK) fetch --list demo --start 2024-01-01 >/dev/null 2>&1; then \
+		echo "fetched AAPL and 600519.SS from the providers"; \
+	elif [ -n "$(DEMO_DATA)" ]; then \
+		echo "providers unreachable: importing the CSV histories in $(DEMO_DATA) instead"; \
+		$(STOCK) import $(DEMO_DATA)/*.csv; \
+	else echo "providers unreachable and no DEMO_DATA to import: nothing fetched"; fi
+	@echo "== what is stored =="
+	$(STOCK) symbols
+	$(STOCK) bars AAPL --last 5
+	-$(STOCK) bars 600519.SS --last 5 2>/dev/null || $(STOCK) bars 002032.SZ --last 5
+	$(STOCK) watch ls --list demo
 
 test: install lint
 	$(BIN)/python -m pytest
@@ -46,6 +55,8 @@ format: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_startup.py
+	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_fetch.py
 
 db-upgrade: install
 	$(STOCK) db upgrade

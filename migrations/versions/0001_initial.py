@@ -130,7 +130,6 @@ def upgrade() -> None:
         sa.Column("adj_close", sa.Float(), nullable=True),
         sa.Column("provider", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["instrument_id"], ["instrument.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("instrument_id", "date"),
     )
     op.create_table(

@@ -38,15 +38,17 @@ class Instrument(SQLModel, table=True):
 
 
 class PriceBar(SQLModel, table=True):
-    """One daily bar: raw OHLCV as the provider gave it, plus its adjusted close."""
+    """One daily bar: raw OHLCV as the provider gave it, plus its adjusted close.
+
+    Deliberately no foreign key to `instrument`: PostgreSQL runs a referential-integrity
+    trigger for every row, which cuts COPY throughput to a quarter (measured in
+    benchmarks/bench_ingest.py). Bars are written only by `store_bar_sets`, which creates
+    the instrument in the same transaction; whoever deletes an instrument deletes its bars.
+    """
 
     __tablename__ = "price_bar"
 
-    instrument_id: int = Field(
-        sa_column=sa.Column(
-            sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), primary_key=True
-        )
-    )
+    instrument_id: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True))
     date: dt.date = Field(sa_column=sa.Column(sa.Date, primary_key=True))
     open: float = Field(sa_column=sa.Column(sa.Float, nullable=False))
     high: float = Field(sa_column=sa.Column(sa.Float, nullable=False))

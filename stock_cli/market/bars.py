@@ -86,6 +86,10 @@ def load_bars(
     else:
         query = query.order_by(col(PriceBar.date))
     bars = [StoredBar(*row) for row in session.execute(query).all()]
+    if not bars and start is None and end is None:
+        raise NotFoundError(
+            f"no stored bars for {symbol}", hint=f"run `stock fetch {symbol}` or `stock import`"
+        )
     if last:
         bars.reverse()
     if adjust == "adjusted":

@@ -13,10 +13,11 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import queue
 import socket
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,14 +225,13 @@ async def _fetch_all(
     transport: Any,
 ) -> HttpStats:
     semaphore = asyncio.Semaphore(settings.fetch_concurrency)
-    loop = asyncio.get_running_loop()
 
     async with ProviderHttp(settings, transport=transport) as http:
 
         async def one(plan: FetchPlan) -> None:
             async with semaphore:
                 outcome = await _download(http, plan)
-            result = await loop.run_in_executor(writer.executor, writer.store, outcome)
+            result = await writer.submit(outcome)
             results.append(result)
             if on_result is not None:
                 on_result(result)
@@ -260,84 +260,95 @@ async def _download(http: ProviderHttp, plan: FetchPlan) -> _Outcome:
 
 
 class _Writer:
-    """Stores outcomes one at a time on its own thread (one transaction per symbol)."""
+    """The one database writer of a fetch run, on its own thread.
+
+    Outcomes queue up while downloads go on. The writer takes whatever is waiting (up
+    to MAX_GROUP symbols) and stores it in one transaction — a group commit: under load
+    there are far fewer commits than symbols, and each symbol is still all or nothing.
+    If a group fails, each of its symbols is retried alone, so one bad symbol cannot
+    sink the others.
+    """
+
+    MAX_GROUP = 64
 
     def __init__(self, run_id: int) -> None:
         self.run_id = run_id
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stock-db")
         self.seconds = 0.0
+        self._queue: queue.SimpleQueue[
+            tuple[_Outcome, Callable[[SymbolResult | BaseException], None]] | None
+        ] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="stock-db-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, outcome: _Outcome) -> asyncio.Future[SymbolResult]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[SymbolResult] = loop.create_future()
+
+        def deliver(value: SymbolResult | BaseException) -> None:
+            loop.call_soon_threadsafe(_settle, future, value)
+
+        self._queue.put((outcome, deliver))
+        return future
 
     def close(self) -> None:
-        self.executor.shutdown(wait=True)
+        self._queue.put(None)
+        self._thread.join()
 
-    def store(self, outcome: _Outcome) -> SymbolResult:
-        started = time.perf_counter()
-        try:
-            return self._store(outcome)
-        finally:
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            group = [item]
+            while len(group) < self.MAX_GROUP:
+                try:
+                    extra = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if extra is None:
+                    self._queue.put(None)
+                    break
+                group.append(extra)
+            started = time.perf_counter()
+            try:
+                results: list[SymbolResult | BaseException] = list(
+                    self._store_group([outcome for outcome, _ in group])
+                )
+            except BaseException as exc:  # a bug: fail these symbols, keep the writer alive
+                log.exception("the database writer failed")
+                results = [exc] * len(group)
             self.seconds += time.perf_counter() - started
+            for (_, deliver), result in zip(group, results, strict=True):
+                deliver(result)
 
-    def _store(self, outcome: _Outcome) -> SymbolResult:
-        plan, history = outcome.plan, outcome.history
-        if history is None:
-            assert outcome.error is not None
-            if outcome.error.kind == "no_data" and plan.has_bars:
-                result = SymbolResult(plan.symbol, outcome.tried[-1], "ok")  # already up to date
-            else:
-                result = _failure(plan.symbol, outcome.error, outcome.tried)
-            self._record(result)
-            return result
-        checked = validate_bars([b for b in history.bars if plan.start <= b.date <= plan.end])
-        for rejection in checked.rejected:
-            log.info("%s: rejected %s: %s", plan.symbol, rejection.date, rejection.reason)
-        for warning in checked.warnings:
-            log.info("%s: %s: %s", plan.symbol, warning.date, warning.reason)
-        if not checked.bars and checked.rejected:
-            error = ProviderError(
-                "bad_response",
-                f"{history.provider}: all {len(checked.rejected)} bars of {plan.symbol} "
-                "failed validation",
-                provider=history.provider,
-            )
-            result = _failure(plan.symbol, error, outcome.tried)
-            result.rejected = len(checked.rejected)
-            self._record(result)
-            return result
+    def _store_group(self, outcomes: list[_Outcome]) -> list[SymbolResult]:
+        prepared = [_prepare(outcome) for outcome in outcomes]
         try:
             with session_scope(write=True) as session:
-                stats = store_bar_sets(
-                    session,
-                    bar_sets=[
-                        BarSet(
-                            plan.symbol,
-                            history.provider,
-                            checked.bars,
-                            history.actions,
-                            history.info,
-                        )
-                    ],
-                )[0]
-                result = SymbolResult(
-                    symbol=plan.symbol,
-                    provider=history.provider,
-                    status="ok",
-                    new=stats.new,
-                    updated=stats.updated,
-                    rejected=len(checked.rejected),
-                    warnings=len(checked.warnings),
-                    first_date=stats.first_date,
-                    last_date=stats.last_date,
+                bar_sets = [bar_set for _, bar_set in prepared if bar_set is not None]
+                stats = iter(store_bar_sets(session, bar_sets=bar_sets))
+                for result, bar_set in prepared:
+                    if bar_set is not None:
+                        stored = next(stats)
+                        result.new, result.updated = stored.new, stored.updated
+                        result.first_date, result.last_date = stored.first_date, stored.last_date
+                    session.add(_result_row(self.run_id, result))
+            return [result for result, _ in prepared]
+        except StockError as exc:
+            if len(outcomes) > 1:
+                log.info(
+                    "a group of %d symbols failed (%s); storing them one by one", len(outcomes), exc
                 )
-                session.add(_result_row(self.run_id, result))
-        except StockError as exc:  # the database failed for this symbol: nothing of it stored
-            result = SymbolResult(
-                plan.symbol,
-                history.provider,
+                return [self._store_group([outcome])[0] for outcome in outcomes]
+            result, _ = prepared[0]
+            failed = SymbolResult(
+                result.symbol,
+                result.provider,
                 "failed",
                 error={"type": exc.type, "message": exc.message},
             )
-            self._record(result)
-        return result
+            self._record(failed)
+            return [failed]
 
     def _record(self, result: SymbolResult) -> None:
         try:
@@ -345,6 +356,49 @@ class _Writer:
                 session.add(_result_row(self.run_id, result))
         except StockError as exc:
             log.error("could not record the result of %s: %s", result.symbol, exc)
+
+
+def _settle(future: asyncio.Future[SymbolResult], value: SymbolResult | BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(value, BaseException):
+        future.set_exception(value)
+    else:
+        future.set_result(value)
+
+
+def _prepare(outcome: _Outcome) -> tuple[SymbolResult, BarSet | None]:
+    """The result of one outcome, and the bars to store (None when it failed)."""
+    plan, history = outcome.plan, outcome.history
+    if history is None:
+        assert outcome.error is not None
+        if outcome.error.kind == "no_data" and plan.has_bars:
+            return SymbolResult(plan.symbol, outcome.tried[-1], "ok"), None  # up to date
+        return _failure(plan.symbol, outcome.error, outcome.tried), None
+    checked = validate_bars([b for b in history.bars if plan.start <= b.date <= plan.end])
+    for rejection in checked.rejected:
+        log.info("%s: rejected %s: %s", plan.symbol, rejection.date, rejection.reason)
+    for warning in checked.warnings:
+        log.info("%s: %s: %s", plan.symbol, warning.date, warning.reason)
+    if not checked.bars and checked.rejected:
+        error = ProviderError(
+            "bad_response",
+            f"{history.provider}: all {len(checked.rejected)} bars of {plan.symbol} "
+            "failed validation",
+            provider=history.provider,
+        )
+        result = _failure(plan.symbol, error, outcome.tried)
+        result.rejected = len(checked.rejected)
+        return result, None
+    result = SymbolResult(
+        symbol=plan.symbol,
+        provider=history.provider,
+        status="ok",
+        rejected=len(checked.rejected),
+        warnings=len(checked.warnings),
+    )
+    bar_set = BarSet(plan.symbol, history.provider, checked.bars, history.actions, history.info)
+    return result, bar_set
 
 
 def _failure(symbol: str, error: ProviderError, tried: list[str]) -> SymbolResult:

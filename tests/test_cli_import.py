@@ -171,3 +171,24 @@ def test_bars_and_symbols(cli: StockRunner, migrated: str) -> None:
 )
 def test_symbol_from_filename(name: str, symbol: str) -> None:
     assert symbol_from_filename(Path(name)) == symbol
+
+
+def test_stockstats_float_dates_and_adjclose_sentinel(
+    cli: StockRunner, migrated: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "987654.SZ_stockstats.csv"
+    path.write_text(
+        "date,amount,close,high,low,open,volume,adjClose\n"
+        "19991110.0,100.0,10.2,10.5,9.9,10.0,1000,10.1\n"
+        "19991111.0,100.0,10.4,10.6,10.1,10.2,1200,-1.0\n"
+        "19991112.0,100.0,10.3,10.5,10.2,10.4,900,-1.0\n"
+    )
+    doc = json.loads(cli.stock("import", str(path), "--json").stdout)
+    assert doc["symbol"] == "987654.SZ"
+    assert (doc["new"], doc["rejected"], doc["warnings"]) == (3, 0, 2)
+    rows = _stored(migrated, "987654.SZ")
+    assert [(r[0], r[4], r[6]) for r in rows] == [
+        ("1999-11-10", 10.2, 10.1),
+        ("1999-11-11", 10.4, None),
+        ("1999-11-12", 10.3, None),
+    ]

@@ -137,7 +137,7 @@ def parse_csv(text: str, *, symbol: str, fmt: str = "auto") -> ParsedFile:
 def _detect(names: list[str], rows: list[list[str]]) -> str:
     if "date" in names and rows:
         first = rows[0][names.index("date")].strip()
-        if re.fullmatch(r"\d{8}", first):
+        if re.fullmatch(r"\d{8}(\.0*)?", first):
             return "stockstats"
     return "yahoo"
 
@@ -145,7 +145,7 @@ def _detect(names: list[str], rows: list[list[str]]) -> str:
 def _date(text: str, *, stockstats: bool) -> dt.date | None:
     text = text.strip()
     try:
-        if re.fullmatch(r"\d{8}", text):
+        if re.fullmatch(r"\d{8}(\.0*)?", text):  # 20040817, or 19991110.0 from a float column
             return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
         if stockstats and not text:
             return None

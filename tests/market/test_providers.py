@@ -281,3 +281,15 @@ def test_polygon_non_aggregate_answers_are_typed_errors(path: Path) -> None:
     with pytest.raises(ProviderError) as excinfo:
         parse_aggs(path.read_bytes(), symbol="AAPL")
     assert excinfo.value.kind in ("bad_response", "no_data")
+
+
+def test_eastmoney_jsonp_and_throttled_answers() -> None:
+    body = shared_data("providers", "eastmoney", "kline_601872_daily_2024-12-18_2024-12-31.json")
+    wrapped = b"jQuery112406(" + body.read_bytes() + b");"
+    assert len(parse_klines(wrapped, symbol="601872.SS").bars) == 10
+    with pytest.raises(ProviderError) as excinfo:
+        parse_klines(
+            b'{"rc":0,"data":{"code":"601872","name":"x","dktotal":0,"klines":[]}}',
+            symbol="601872.SS",
+        )
+    assert excinfo.value.kind == "no_data"

@@ -73,7 +73,7 @@ class EastmoneyProvider:
 
 
 def parse_klines(body: bytes, *, symbol: str) -> PriceHistory:
-    doc = load_json(NAME, body)
+    doc = load_json(NAME, _strip_jsonp(body))
     if not isinstance(doc, dict):
         raise bad_response(NAME, "the response is not a JSON object")
     data = doc.get("data")
@@ -97,6 +97,14 @@ def parse_klines(body: bytes, *, symbol: str) -> PriceHistory:
         timezone="Asia/Shanghai",
     )
     return PriceHistory(symbol=symbol, provider=NAME, bars=bars, info=info)
+
+
+def _strip_jsonp(body: bytes) -> bytes:
+    """`jQuery123({...});` → `{...}` (the answer when a `cb=` parameter was sent)."""
+    text = body.strip()
+    if text[:1] not in (b"{", b"[") and b"(" in text[:80] and text.rstrip(b";").endswith(b")"):
+        return text[text.index(b"(") + 1 : text.rstrip(b";").rindex(b")")]
+    return body
 
 
 def _name(value: Any) -> str | None:

@@ -197,6 +197,14 @@ class Settings(BaseSettings):
         description="years of history fetched for a new symbol",
     )
 
+    risk_free_rate: float = Field(
+        default=0.0,
+        ge=-1,
+        le=1,
+        validation_alias=_env("STOCK_RISK_FREE_RATE"),
+        description="annual risk-free rate for the Sharpe ratio (0.04 = 4 %)",
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:

@@ -11,7 +11,15 @@ from typing import Annotated
 import typer
 
 from stock_cli import __version__
-from stock_cli.cli import bars_cmd, config_cmd, db_cmd, fetch_cmd, import_cmd, watch_cmd
+from stock_cli.cli import (
+    analyze_cmd,
+    bars_cmd,
+    config_cmd,
+    db_cmd,
+    fetch_cmd,
+    import_cmd,
+    watch_cmd,
+)
 from stock_cli.cli.common import StockCommand, StockGroup
 from stock_cli.options import options, set_cli_overrides
 
@@ -66,6 +74,9 @@ app.command("fetch", cls=StockCommand)(fetch_cmd.fetch)
 app.command("import", cls=StockCommand)(import_cmd.import_)
 app.command("bars", cls=StockCommand)(bars_cmd.bars)
 app.command("symbols", cls=StockCommand)(bars_cmd.symbols)
+app.command("analyze", cls=StockCommand)(analyze_cmd.analyze)
+app.command("screen", cls=StockCommand)(analyze_cmd.screen)
+app.command("indicators", cls=StockCommand)(analyze_cmd.indicators)
 app.add_typer(watch_cmd.app, name="watch")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")

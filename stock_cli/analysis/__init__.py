@@ -1,0 +1,1 @@
+"""Analysis: TA-Lib indicators, summary statistics, signals, screens, charts."""

@@ -1,0 +1,132 @@
+"""Loading price series from the database as numpy arrays, adjusted or raw.
+
+Reads go through the driver (sqlite3 / psycopg), asking only for the columns and the
+number of trailing bars a computation needs. Adjusted open/high/low are the raw values
+times the bar's adjusted-close / close ratio (back-adjustment), so that ATR, Stochastic
+and the like see one consistent series; a bar without an adjusted close keeps its raw
+prices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from stock_cli.errors import NotFoundError, UsageError
+
+ADJUSTMENTS = ("adjusted", "none")
+_ADJUSTED_SQL = {
+    "open": "open * COALESCE(adj_close, close) / close",
+    "high": "high * COALESCE(adj_close, close) / close",
+    "low": "low * COALESCE(adj_close, close) / close",
+    "close": "COALESCE(adj_close, close)",
+    "volume": "volume",
+}
+
+
+@dataclass
+class PriceSeries:
+    symbol: str
+    adjust: str
+    dates: np.ndarray  # datetime64[D]
+    columns: dict[str, np.ndarray]  # float64, oldest first
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    @property
+    def last_date(self) -> dt.date | None:
+        return self.dates[-1].astype(dt.date) if len(self.dates) else None
+
+
+def instrument_ids(session: Session, symbols: Sequence[str]) -> dict[str, int]:
+    rows = session.execute(
+        sa.text("SELECT symbol, id FROM instrument WHERE symbol IN :symbols").bindparams(
+            sa.bindparam("symbols", expanding=True)
+        ),
+        {"symbols": list(symbols)},
+    ).all()
+    return {row[0]: row[1] for row in rows}
+
+
+def load_series(
+    session: Session,
+    *,
+    symbols: Sequence[str],
+    adjust: str = "adjusted",
+    columns: Iterable[str] = ("open", "high", "low", "close", "volume"),
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    bars: int | None = None,
+    missing_ok: bool = False,
+) -> dict[str, PriceSeries]:
+    """Series per symbol (symbols without bars are missing from the result or raise)."""
+    if adjust not in ADJUSTMENTS:
+        raise UsageError(f"--adjust must be one of {', '.join(ADJUSTMENTS)}")
+    wanted = [c for c in ("open", "high", "low", "close", "volume") if c in set(columns)]
+    expressions = [_ADJUSTED_SQL[c] if adjust == "adjusted" else c for c in wanted]
+    ids = instrument_ids(session, symbols)
+    if not missing_ok:
+        unknown = [s for s in symbols if s not in ids]
+        if unknown:
+            raise NotFoundError(
+                f"no stored bars for {', '.join(unknown)}",
+                hint=f"run `stock fetch {' '.join(unknown)}` or `stock import`",
+            )
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    where = [f"instrument_id = {mark}"]
+    extra: list[object] = []
+    if start:
+        where.append(f"date >= {mark}")
+        extra.append(start if postgres else start.isoformat())
+    if end:
+        where.append(f"date <= {mark}")
+        extra.append(end if postgres else end.isoformat())
+    order = "DESC" if bars else "ASC"
+    # Dates come back as days since 1970-01-01: numbers convert to numpy in one call,
+    # where date objects (PostgreSQL) or strings (SQLite) cost far more than the query.
+    day = (
+        "(date - DATE '1970-01-01')" if postgres else "CAST(julianday(date) - 2440587.5 AS INTEGER)"
+    )
+    sql = (
+        f"SELECT {day}, {', '.join(expressions) or 'close'} FROM price_bar "
+        f"WHERE {' AND '.join(where)} ORDER BY date {order}"
+        + (f" LIMIT {int(bars)}" if bars else "")
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    result: dict[str, PriceSeries] = {}
+    try:
+        for symbol in symbols:
+            if symbol not in ids:
+                continue
+            cursor.execute(sql, (ids[symbol], *extra))
+            rows = cursor.fetchall()
+            if bars:
+                rows.reverse()
+            if not rows:
+                if missing_ok:
+                    continue
+                raise NotFoundError(
+                    f"no stored bars for {symbol}"
+                    + (" in that date range" if start or end else ""),
+                    hint=f"run `stock fetch {symbol}` or `stock import`",
+                )
+            table = np.array(rows, dtype=np.float64)
+            result[symbol] = PriceSeries(
+                symbol=symbol,
+                adjust=adjust,
+                dates=table[:, 0].astype(np.int64).astype("datetime64[D]"),
+                columns={
+                    name: np.ascontiguousarray(table[:, i + 1]) for i, name in enumerate(wanted)
+                },
+            )
+    finally:
+        cursor.close()
+    return result

@@ -1,0 +1,213 @@
+"""`analyze_symbols` and `screen_symbols`: what `stock analyze` / `stock screen` call."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from stock_cli.analysis.expr import parse_expression
+from stock_cli.analysis.indicators import (
+    IndicatorSpec,
+    compute,
+    function_info,
+    history_needed,
+    parse_spec,
+)
+from stock_cli.analysis.series import PriceSeries, load_series
+from stock_cli.analysis.signals import Signal, find_signals
+from stock_cli.analysis.summary import Summary, summarize
+from stock_cli.errors import UsageError
+
+STALE_BUSINESS_DAYS = 3
+SPARKLINE_BARS = 30
+
+
+@dataclass
+class SymbolAnalysis:
+    symbol: str
+    adjust: str
+    last_date: dt.date
+    stale: bool
+    bars: int
+    summary: Summary
+    indicators: dict[str, float | None]
+    signals: list[Signal]
+    sparkline: list[float]
+    rows: list[dict[str, object]] | None = None
+    series: PriceSeries | None = field(default=None, repr=False)
+    values: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+
+def is_stale(last_date: dt.date, today: dt.date) -> bool:
+    return int(np.busday_count(last_date, today)) > STALE_BUSINESS_DAYS
+
+
+def analyze_symbols(
+    session: Session,
+    *,
+    symbols: list[str],
+    spec: str,
+    adjust: str = "adjusted",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    last: int | None = None,
+    risk_free_rate: float = 0.0,
+    today: dt.date | None = None,
+) -> list[SymbolAnalysis]:
+    """Summary, latest indicator values and recent signals of each symbol."""
+    specs = parse_spec(spec)
+    if last is not None and last < 1:
+        raise UsageError("--last must be at least 1")
+    today = today or dt.date.today()
+    loaded = load_series(session, symbols=symbols, adjust=adjust, start=start, end=end)
+    results = []
+    for symbol in symbols:
+        series = loaded[symbol]
+        values = compute_indicators(specs, series)
+        columns = series.columns
+        latest = {name: _number(array[-1]) for name, array in values.items()}
+        analysis = SymbolAnalysis(
+            symbol=symbol,
+            adjust=adjust,
+            last_date=series.last_date,  # type: ignore[arg-type]
+            stale=is_stale(series.last_date, today),  # type: ignore[arg-type]
+            bars=len(series),
+            summary=summarize(
+                series.dates,
+                columns["close"],
+                columns["high"],
+                columns["low"],
+                columns["volume"],
+                risk_free_rate=risk_free_rate,
+            ),
+            indicators=latest,
+            signals=find_signals(series.dates, columns),
+            sparkline=[float(v) for v in columns["close"][-SPARKLINE_BARS:]],
+            series=series,
+            values=values,
+        )
+        if last:
+            analysis.rows = table_rows(series, values, last)
+        results.append(analysis)
+    return results
+
+
+def compute_indicators(specs: list[IndicatorSpec], series: PriceSeries) -> dict[str, np.ndarray]:
+    values: dict[str, np.ndarray] = {}
+    for spec in specs:
+        values.update(compute(spec, series.columns))
+    return values
+
+
+def table_rows(
+    series: PriceSeries, values: dict[str, np.ndarray], last: int
+) -> list[dict[str, object]]:
+    rows = []
+    for index in range(max(0, len(series) - last), len(series)):
+        row: dict[str, object] = {"date": series.dates[index].astype(dt.date)}
+        row.update({name: _number(array[index]) for name, array in series.columns.items()})
+        row.update({name: _number(array[index]) for name, array in values.items()})
+        rows.append(row)
+    return rows
+
+
+def _number(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+@dataclass
+class ScreenMatch:
+    symbol: str
+    last_date: dt.date
+    stale: bool
+    values: dict[str, float | None]
+
+
+@dataclass
+class ScreenResult:
+    expression: str
+    adjust: str
+    evaluated: int
+    matches: list[ScreenMatch]
+    without_data: list[str]
+    bars_read: int
+    read_seconds: float
+    compute_seconds: float
+
+
+def screen_symbols(
+    session: Session,
+    *,
+    expression: str,
+    symbols: list[str] | None,
+    adjust: str = "adjusted",
+    today: dt.date | None = None,
+) -> ScreenResult:
+    """Symbols whose latest bar satisfies `expression` (all stored symbols when None).
+
+    Only the columns and trailing history the expression needs are read: enough bars for
+    every indicator to equal its full-history value at the last bar (see history_needed).
+    """
+    parsed = parse_expression(expression)
+    today = today or dt.date.today()
+    if symbols is None:
+        symbols = list(
+            session.execute(
+                sa.text(
+                    "SELECT i.symbol FROM instrument i WHERE EXISTS "
+                    "(SELECT 1 FROM price_bar b WHERE b.instrument_id = i.id) ORDER BY i.symbol"
+                )
+            ).scalars()
+        )
+    needs = [history_needed(spec) for spec, _, _ in parsed.indicators]
+    bars: int | None = None
+    if all(n is not None for n in needs):
+        bars = max([*(n for n in needs if n is not None), 1]) + parsed.max_shift
+    columns = set(parsed.columns)
+    for spec, _, _ in parsed.indicators:
+        columns.update(function_info(spec.function).inputs)
+    started = time.perf_counter()
+    loaded = load_series(
+        session,
+        symbols=symbols,
+        adjust=adjust,
+        columns=columns or {"close"},
+        bars=bars,
+        missing_ok=True,
+    )
+    read_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    matches = []
+    names = [name for _, _, name in parsed.indicators]
+    for symbol, series in loaded.items():
+        values = dict(series.columns)
+        for spec, output, name in parsed.indicators:
+            ours = dict(spec.outputs())[output]
+            values[name] = compute(spec, series.columns)[ours]
+        if parsed.evaluate(values)[-1]:
+            shown = sorted(parsed.columns) + names
+            matches.append(
+                ScreenMatch(
+                    symbol=symbol,
+                    last_date=series.last_date,  # type: ignore[arg-type]
+                    stale=is_stale(series.last_date, today),  # type: ignore[arg-type]
+                    values={name: _number(values[name][-1]) for name in shown},
+                )
+            )
+    return ScreenResult(
+        expression=expression,
+        adjust=adjust,
+        evaluated=len(loaded),
+        matches=matches,
+        without_data=[s for s in symbols if s not in loaded],
+        bars_read=sum(len(s) for s in loaded.values()),
+        read_seconds=read_seconds,
+        compute_seconds=time.perf_counter() - started,
+    )

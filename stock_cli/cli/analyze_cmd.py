@@ -1,0 +1,161 @@
+"""`stock analyze`, `stock screen`, `stock indicators`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import typer
+
+from stock_cli.cli.common import JsonOption
+
+AdjustOption = Annotated[str, typer.Option("--adjust", help="adjusted (default) or none.")]
+
+
+def analyze(
+    symbols: Annotated[list[str], typer.Argument(help="Symbols to analyse.")],
+    indicators: Annotated[
+        str | None,
+        typer.Option(
+            "--indicators", "-i", help="SPEC, e.g. sma:20,rsi:14,macd:12:26:9,bbands:20:2."
+        ),
+    ] = None,
+    last: Annotated[
+        int | None,
+        typer.Option("--last", "-n", help="Print the indicator table of the last N bars."),
+    ] = None,
+    start: Annotated[
+        dt.datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First date used.")
+    ] = None,
+    end: Annotated[
+        dt.datetime | None, typer.Option("--end", formats=["%Y-%m-%d"], help="Last date used.")
+    ] = None,
+    adjust: AdjustOption = "adjusted",
+    risk_free: Annotated[
+        float | None,
+        typer.Option(
+            "--risk-free", help="Annual risk-free rate for the Sharpe ratio (0.04 = 4 %)."
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+    csv_output: Annotated[bool, typer.Option("--csv", help="Print CSV rows on stdout.")] = False,
+    chart: Annotated[
+        bool, typer.Option("--chart", help="Draw a price chart in the terminal.")
+    ] = False,
+    chart_style: Annotated[str, typer.Option("--chart-style", help="candles or line.")] = "candles",
+) -> None:
+    """Where does a stock stand? Summary, indicators and recent signals.
+
+    Example: stock analyze AAPL --indicators sma:50,sma:200,rsi:14 --chart
+    """
+    from stock_cli import output
+    from stock_cli.analysis.indicators import DEFAULT_SPEC
+    from stock_cli.analysis.service import analyze_symbols
+    from stock_cli.cli.analysis_view import analysis_document, render_analysis, warn_stale
+    from stock_cli.config import get_settings
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.symbols import normalise_symbols
+
+    with session_scope() as session:
+        results = analyze_symbols(
+            session,
+            symbols=normalise_symbols(symbols),
+            spec=indicators or DEFAULT_SPEC,
+            adjust=adjust,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            last=last,
+            risk_free_rate=get_settings().risk_free_rate if risk_free is None else risk_free,
+        )
+    warn_stale(results)
+    if json_output:
+        docs = [analysis_document(a) for a in results]
+        output.print_json(docs[0] if len(docs) == 1 else docs)
+        return
+    render_analysis(results, csv=csv_output, chart=chart, chart_style=chart_style)
+
+
+def screen(
+    expression: Annotated[
+        str, typer.Argument(help='Condition, e.g. "rsi_14 < 30 and close > sma_200".')
+    ],
+    symbols: Annotated[
+        list[str] | None, typer.Argument(help="Symbols (default: every stored symbol).")
+    ] = None,
+    list_name: Annotated[
+        str | None, typer.Option("--list", "-l", help="Screen this watchlist.")
+    ] = None,
+    adjust: AdjustOption = "adjusted",
+    json_output: JsonOption = False,
+) -> None:
+    """Keep the symbols whose latest bar satisfies an expression.
+
+    Example: stock screen "rsi_14 < 30 and close > sma_200" --list core
+    """
+    from stock_cli import output
+    from stock_cli.analysis.service import screen_symbols
+    from stock_cli.cli.analysis_view import render_screen
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.watchlists import resolve_symbols
+
+    with session_scope() as session:
+        chosen = (
+            resolve_symbols(session, symbols=symbols or [], list_name=list_name)
+            if symbols or list_name
+            else None
+        )
+        result = screen_symbols(session, expression=expression, symbols=chosen, adjust=adjust)
+    if json_output:
+        output.print_json(
+            {
+                "expression": result.expression,
+                "evaluated": result.evaluated,
+                "matches": result.matches,
+                "without_data": result.without_data,
+            }
+        )
+        return
+    render_screen(result)
+
+
+def indicators(json_output: JsonOption = False) -> None:
+    """List every TA-Lib function usable in --indicators and in expressions.
+
+    Example: stock indicators --json | jq '.[] | select(.group == "Momentum Indicators") | .name'
+    """
+    from stock_cli import output
+    from stock_cli.analysis.indicators import list_indicators, make_spec
+
+    infos = list_indicators()
+    docs: list[dict[str, Any]] = [
+        {
+            "name": i.name.lower(),
+            "group": i.group,
+            "description": i.display_name,
+            "inputs": list(i.inputs),
+            "parameters": i.defaults,
+            "outputs": [n for _, n in make_spec(i.name).outputs()],
+        }
+        for i in infos
+    ]
+    if json_output:
+        output.print_json(docs)
+        return
+    columns = [
+        output.Column("Name", style="bold"),
+        output.Column("Group"),
+        output.Column("Description"),
+        output.Column("Parameters (defaults)"),
+        output.Column("Outputs"),
+    ]
+    rows = [
+        (
+            d["name"],
+            d["group"],
+            d["description"],
+            ", ".join(f"{k}={v}" for k, v in d["parameters"].items()),
+            ", ".join(d["outputs"]),
+        )
+        for d in docs
+    ]
+    output.print_table(columns, rows)

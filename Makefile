@@ -40,6 +40,10 @@ demo: install
 	$(STOCK) bars AAPL --last 5
 	-$(STOCK) bars 600519.SS --last 5 2>/dev/null || $(STOCK) bars 002032.SZ --last 5
 	$(STOCK) watch ls --list demo
+	@echo "== analyze =="
+	$(STOCK) analyze AAPL --indicators sma:50,sma:200,rsi:14,macd:12:26:9,bbands:20:2
+	$(STOCK) analyze AAPL NVDA SPY ORCL GOOG --indicators rsi:14
+	$(STOCK) screen "rsi_14 < 70 and close > sma_200"
 
 test: install lint
 	$(BIN)/python -m pytest
@@ -57,6 +61,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_fetch.py
+	$(BIN)/python benchmarks/bench_analyze.py
 
 db-upgrade: install
 	$(STOCK) db upgrade

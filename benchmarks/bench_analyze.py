@@ -116,6 +116,8 @@ def bench(label: str, url: str, args: argparse.Namespace) -> None:
     env = {**os.environ, "STOCK_DATABASE_URL": url}
     py = sys.executable
     floor = timed([py, "-c", "import typer, sqlmodel, talib"], env, args.runs)
+    driver = "sqlite3" if url.startswith("sqlite") else "psycopg, sqlalchemy.dialects.postgresql"
+    driver_floor = timed([py, "-c", f"import typer, sqlmodel, talib, {driver}"], env, args.runs)
     analyze = timed([py, "-m", "stock_cli", "analyze", "S0001", "--json"], env, args.runs)
     screen = timed([py, "-m", "stock_cli", "screen", EXPRESSION], env, args.runs)
     os.environ["STOCK_DATABASE_URL"] = url

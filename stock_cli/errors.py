@@ -94,3 +94,14 @@ class ProviderError(StockError):
 
 
 FETCH_ERROR_KINDS = ("rate_limited", "not_found", "no_data", "bad_response", "network")
+
+
+class LLMError(StockError):
+    """An LLM platform failed: `kind` is auth, rate_limited, bad_response or network."""
+
+    type = "llm"
+
+    def __init__(self, kind: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind
+        self.type = f"llm_{kind}"

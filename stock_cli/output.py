@@ -156,16 +156,27 @@ def format_cell(value: Any) -> str:
     return escape(str(value))
 
 
+def _plain_stderr() -> bool:
+    # Rich is only worth its import when a person will see the colours.
+    return bool(os.environ.get("NO_COLOR")) or not sys.stderr.isatty()
+
+
 def message(text: str) -> None:
     """A status line for people, on stderr; silenced by -q."""
-    if not options.quiet:
-        stderr_console().print(text, markup=False, highlight=False)
+    if options.quiet:
+        return
+    if _plain_stderr():
+        sys.stderr.write(text + "\n")
+        return
+    stderr_console().print(text, markup=False, highlight=False)
 
 
 def warn(text: str) -> None:
     """A warning on stderr (shown even with -q)."""
-    console = stderr_console()
-    console.print(f"warning: {text}", style="yellow", markup=False, highlight=False)
+    if _plain_stderr():
+        sys.stderr.write(f"warning: {text}\n")
+        return
+    stderr_console().print(f"warning: {text}", style="yellow", markup=False, highlight=False)
 
 
 def print_error(error: dict[str, Any], *, json_mode: bool) -> None:
@@ -176,7 +187,7 @@ def print_error(error: dict[str, Any], *, json_mode: bool) -> None:
     text = f"error: {error['message']}"
     if error.get("hint"):
         text += f"\nhint: {error['hint']}"
-    if os.environ.get("NO_COLOR") or not sys.stderr.isatty():
+    if _plain_stderr():
         sys.stderr.write(text + "\n")
         return
     stderr_console().print(text, style="red", markup=False, highlight=False)

@@ -7,12 +7,14 @@ test can script "429, then 200". Every request is logged for assertions.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -26,7 +28,9 @@ class Reply:
 
     @classmethod
     def file(cls, path: Path, **kwargs: object) -> Reply:
-        content_type = "text/csv" if path.suffix == ".csv" else "application/json"
+        content_type = {".csv": "text/csv", ".sse": "text/event-stream"}.get(
+            path.suffix, "application/json"
+        )
         return cls(body=path.read_bytes(), content_type=content_type, **kwargs)  # type: ignore[arg-type]
 
 
@@ -35,6 +39,10 @@ class Recorded:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 @dataclass
@@ -58,13 +66,17 @@ class ReplayServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.do_GET()
+
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 query = parse_qs(parts.query, keep_blank_values=True)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
                 with server._lock:
-                    server.requests.append(
-                        Recorded(parts.path, query, {k.lower(): v for k, v in self.headers.items()})
-                    )
+                    server.requests.append(Recorded(parts.path, query, headers, body))
                     reply = server._match(parts.path, query)
                 if reply is None:
                     reply = Reply(status=599, body=b'{"error": "no route in the replay server"}')
@@ -87,7 +99,9 @@ class ReplayServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def _match(self, path: str, query: dict[str, list[str]]) -> Reply | None:
         for route in self.routes:

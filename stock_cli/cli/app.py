@@ -14,10 +14,12 @@ from stock_cli import __version__
 from stock_cli.cli import (
     analyze_cmd,
     bars_cmd,
+    chat_cmd,
     config_cmd,
     db_cmd,
     fetch_cmd,
     import_cmd,
+    llm_cmd,
     watch_cmd,
 )
 from stock_cli.cli.common import StockCommand, StockGroup
@@ -77,6 +79,9 @@ app.command("symbols", cls=StockCommand)(bars_cmd.symbols)
 app.command("analyze", cls=StockCommand)(analyze_cmd.analyze)
 app.command("screen", cls=StockCommand)(analyze_cmd.screen)
 app.command("indicators", cls=StockCommand)(analyze_cmd.indicators)
+app.command("chat", cls=StockCommand)(chat_cmd.chat)
+app.add_typer(chat_cmd.app, name="conversations")
+app.add_typer(llm_cmd.app, name="llm")
 app.add_typer(watch_cmd.app, name="watch")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")

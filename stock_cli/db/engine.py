@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # The newest migration in migrations/versions. Kept here so that the schema check at
 # start-up is one SELECT, without importing Alembic; tests assert it equals Alembic's head.
-HEAD_REVISION = "0001_initial"
+HEAD_REVISION = "0002_chat"
 
 _engines: dict[str, Engine] = {}
 _checked: set[str] = set()
@@ -135,7 +135,14 @@ def dispose_engines() -> None:
 
 
 def current_revision(conn: sa.Connection) -> str | None:
-    if not sa.inspect(conn).has_table("alembic_version"):
+    # A catalog lookup rather than sa.inspect(): no reflection machinery at start-up.
+    if conn.dialect.name == "postgresql":
+        exists = conn.execute(sa.text("SELECT to_regclass('alembic_version')")).scalar()
+    else:
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")
+        ).scalar()
+    if not exists:
         return None
     return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 

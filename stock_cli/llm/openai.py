@@ -1,0 +1,222 @@
+"""OpenAI chat completions — and every compatible endpoint (DeepSeek, Qwen/DashScope,
+Moonshot, Zhipu, Ollama /v1, vLLM, LM Studio): POST {base}/chat/completions.
+
+Tolerates what real servers send: the usage chunk with `choices: []`, `finish_reason` in
+an empty delta, tool-call arguments streamed in pieces (as "" then "{}", missing or null),
+parallel tool calls, refusals, several choices (only the first is used).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from stock_cli.errors import LLMError
+from stock_cli.llm.base import (
+    Finish,
+    Message,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolSpec,
+    Usage,
+    parse_arguments,
+)
+from stock_cli.llm.transport import iter_sse, make_client, post, read_json, sse_json
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+@dataclass
+class _PendingCall:
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+    got_arguments: bool = False
+
+
+@dataclass
+class OpenAIPlatform:
+    model: str
+    api_key: str | None
+    base_url: str = DEFAULT_BASE_URL
+    options: dict[str, Any] = field(default_factory=dict)
+    name: str = "openai"
+    client: httpx.Client | None = None
+
+    def _request(
+        self, messages: list[Message], system: str, tools: list[ToolSpec], stream: bool
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": to_wire(messages, system),
+            **self.options,
+        }
+        if tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t.name,
+                        "description": t.description,
+                        "parameters": t.parameters,
+                    },
+                }
+                for t in tools
+            ]
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "text/event-stream, application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return headers
+
+    def stream(
+        self, *, messages: list[Message], system: str, tools: list[ToolSpec]
+    ) -> Iterator[StreamEvent]:
+        client = self.client or make_client()
+        try:
+            with post(
+                client,
+                f"{self.base_url.rstrip('/')}/chat/completions",
+                body=self._request(messages, system, tools, True),
+                headers=self._headers(),
+                platform=self.name,
+                stream=True,
+            ) as response:
+                if "text/event-stream" not in response.headers.get(
+                    "content-type", "text/event-stream"
+                ):
+                    yield from parse_completion(read_json(response, platform=self.name))
+                    return
+                yield from parse_stream(iter_sse(response, platform=self.name), platform=self.name)
+        finally:
+            if self.client is None:
+                client.close()
+
+    def complete(
+        self, *, messages: list[Message], system: str, tools: list[ToolSpec]
+    ) -> Iterator[StreamEvent]:
+        client = self.client or make_client()
+        try:
+            with post(
+                client,
+                f"{self.base_url.rstrip('/')}/chat/completions",
+                body=self._request(messages, system, tools, False),
+                headers=self._headers(),
+                platform=self.name,
+                stream=False,
+            ) as response:
+                yield from parse_completion(read_json(response, platform=self.name))
+        finally:
+            if self.client is None:
+                client.close()
+
+
+def to_wire(messages: list[Message], system: str) -> list[dict[str, Any]]:
+    wire: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    for message in messages:
+        if message.role == "tool":
+            wire.append(
+                {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+            )
+        elif message.role == "assistant" and message.tool_calls:
+            wire.append(
+                {
+                    "role": "assistant",
+                    "content": message.content or None,
+                    "tool_calls": [
+                        {
+                            "id": c.id,
+                            "type": "function",
+                            "function": {
+                                "name": c.name,
+                                "arguments": c.raw_arguments or json.dumps(c.arguments or {}),
+                            },
+                        }
+                        for c in message.tool_calls
+                    ],
+                }
+            )
+        else:
+            wire.append({"role": message.role, "content": message.content})
+    return wire
+
+
+def parse_stream(events: Iterator[Any], *, platform: str = "openai") -> Iterator[StreamEvent]:
+    """Chat-completion chunks → events; tool calls are emitted whole when the turn ends."""
+    pending: dict[int, _PendingCall] = {}
+    finish: str | None = None
+    for event in events:
+        if event.data.strip() == "[DONE]":
+            break
+        chunk = sse_json(event, platform=platform)
+        if not isinstance(chunk, dict):
+            continue
+        if chunk.get("error"):
+            error = chunk["error"]
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            raise LLMError("bad_response", f"{platform}: {message}")
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            yield Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+        for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            text = delta.get("content") or delta.get("refusal")
+            if text:
+                yield TextDelta(text)
+            for part in delta.get("tool_calls") or []:
+                call = pending.setdefault(int(part.get("index", 0)), _PendingCall())
+                call.id = part.get("id") or call.id
+                function = part.get("function") or {}
+                call.name = function.get("name") or call.name
+                arguments = function.get("arguments")
+                if isinstance(arguments, str):
+                    call.arguments += arguments
+                    call.got_arguments = True
+            if choice.get("finish_reason"):
+                finish = choice["finish_reason"]
+    yield from _calls(pending)
+    yield Finish(finish or ("tool_calls" if pending else "stop"))
+
+
+def parse_completion(doc: Any) -> Iterator[StreamEvent]:
+    """A non-streaming chat.completion body → the same events."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("choices"), list) or not doc["choices"]:
+        raise LLMError("bad_response", "openai: the response has no choices")
+    choice = doc["choices"][0]
+    message = choice.get("message") or {}
+    text = message.get("content") or message.get("refusal")
+    if text:
+        yield TextDelta(text)
+    calls = {
+        i: _PendingCall(
+            c.get("id", ""),
+            (c.get("function") or {}).get("name", ""),
+            (c.get("function") or {}).get("arguments") or "",
+            True,
+        )
+        for i, c in enumerate(message.get("tool_calls") or [])
+    }
+    yield from _calls(calls)
+    usage = doc.get("usage")
+    if isinstance(usage, dict):
+        yield Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+    yield Finish(choice.get("finish_reason") or "stop")
+
+
+def _calls(pending: dict[int, _PendingCall]) -> Iterator[ToolCall]:
+    for index in sorted(pending):
+        call = pending[index]
+        arguments, error = parse_arguments(call.arguments)
+        yield ToolCall(call.id or f"call_{index}", call.name, arguments, call.arguments, error)

@@ -1,0 +1,173 @@
+"""LLM platforms stored in the database: add, list, remove, choose the default, open."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from stock_cli.config import MASK
+from stock_cli.db.models import LLMPlatform
+from stock_cli.errors import ConfigError, NotFoundError, UsageError
+from stock_cli.llm.base import ChatPlatform
+
+KINDS = ("openai", "anthropic")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class PlatformView:
+    """A platform as shown to people and scripts: the key is never included."""
+
+    name: str
+    kind: str
+    model: str
+    base_url: str | None
+    api_key_env: str | None
+    api_key: str | None  # masked
+    options: dict[str, Any]
+    is_default: bool
+
+
+def view(platform: LLMPlatform) -> PlatformView:
+    return PlatformView(
+        name=platform.name,
+        kind=platform.kind,
+        model=platform.model,
+        base_url=platform.base_url,
+        api_key_env=platform.api_key_env,
+        api_key=MASK if platform.api_key else None,
+        options=json.loads(platform.options or "{}"),
+        is_default=platform.is_default,
+    )
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` pairs; values are JSON when they parse (numbers, booleans), else text."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--option needs key=value, got {pair!r}")
+        try:
+            options[key.strip()] = json.loads(value)
+        except ValueError:
+            options[key.strip()] = value
+    return options
+
+
+def add_platform(
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    model: str,
+    base_url: str | None = None,
+    api_key_env: str | None = None,
+    api_key: str | None = None,
+    options: dict[str, Any] | None = None,
+    default: bool = False,
+) -> PlatformView:
+    """Add or replace platform `name`. The first platform becomes the default."""
+    if not _NAME.match(name):
+        raise UsageError(f"invalid platform name {name!r}: letters, digits, '_', '-', '.'")
+    if kind not in KINDS:
+        raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
+    if api_key_env and api_key:
+        raise UsageError("give either --api-key-env or --api-key, not both")
+    if api_key_env and not _ENV.match(api_key_env):
+        raise UsageError(
+            f"--api-key-env takes a variable name such as OPENAI_API_KEY, not {api_key_env!r}"
+        )
+    existing = session.exec(select(LLMPlatform).where(LLMPlatform.name == name)).first()
+    first = session.exec(select(LLMPlatform)).first() is None
+    platform = existing or LLMPlatform(name=name, kind=kind, model=model)
+    platform.kind, platform.model, platform.base_url = kind, model, base_url
+    platform.api_key_env, platform.api_key = api_key_env, api_key
+    platform.options = json.dumps(options or {})
+    session.add(platform)
+    session.flush()
+    if default or first or (existing is not None and existing.is_default):
+        set_default(session, name=name)
+    return view(platform)
+
+
+def list_platforms(session: Session) -> list[PlatformView]:
+    return [
+        view(p) for p in session.exec(select(LLMPlatform).order_by(col(LLMPlatform.name))).all()
+    ]
+
+
+def remove_platform(session: Session, *, name: str) -> None:
+    platform = _get(session, name)
+    session.delete(platform)
+
+
+def set_default(session: Session, *, name: str) -> PlatformView:
+    chosen = _get(session, name)
+    for platform in session.exec(select(LLMPlatform)).all():
+        platform.is_default = platform.id == chosen.id
+        session.add(platform)
+    return view(chosen)
+
+
+def get_platform(session: Session, *, name: str | None = None) -> LLMPlatform:
+    """The named platform, or the default one, with a message naming the fix."""
+    if name:
+        return _get(session, name)
+    platform = session.exec(select(LLMPlatform).where(col(LLMPlatform.is_default))).first()
+    if platform is None:
+        raise ConfigError(
+            "no LLM platform is configured",
+            hint="add one: stock llm add openai --kind openai --model gpt-4o-mini "
+            "--api-key-env OPENAI_API_KEY",
+        )
+    return platform
+
+
+def open_platform(platform: LLMPlatform, *, model: str | None = None) -> ChatPlatform:
+    """The adapter for a stored platform, with its key resolved from the environment."""
+    key = resolve_key(platform)
+    options = json.loads(platform.options or "{}")
+    chosen = model or platform.model
+    if platform.kind == "anthropic":
+        from stock_cli.llm.anthropic import DEFAULT_BASE_URL as ANTHROPIC_URL
+        from stock_cli.llm.anthropic import AnthropicPlatform
+
+        return AnthropicPlatform(
+            chosen, key, platform.base_url or ANTHROPIC_URL, options, platform.name
+        )
+    from stock_cli.llm.openai import DEFAULT_BASE_URL as OPENAI_URL
+    from stock_cli.llm.openai import OpenAIPlatform
+
+    return OpenAIPlatform(chosen, key, platform.base_url or OPENAI_URL, options, platform.name)
+
+
+def resolve_key(platform: LLMPlatform) -> str | None:
+    if platform.api_key:
+        return platform.api_key
+    if platform.api_key_env:
+        value = os.environ.get(platform.api_key_env)
+        if not value:
+            raise ConfigError(
+                f"platform {platform.name} reads its key from ${platform.api_key_env}, "
+                "which is not set",
+                hint=f"export {platform.api_key_env}=…",
+            )
+        return value
+    return None  # a local server (Ollama, vLLM, LM Studio) needs none
+
+
+def _get(session: Session, name: str) -> LLMPlatform:
+    platform = session.exec(select(LLMPlatform).where(LLMPlatform.name == name)).first()
+    if platform is None:
+        raise NotFoundError(
+            f"no LLM platform named {name!r}",
+            hint="`stock llm ls` lists them; `stock llm add` adds one",
+        )
+    return platform

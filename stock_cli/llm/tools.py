@@ -1,0 +1,311 @@
+"""The tools a model may call: read-only service functions over the user's database.
+
+Each tool is a plain function with a typed signature and a docstring; its JSON schema is
+built from them (`tool_spec`). Results are JSON-safe dicts, capped in size. A failing
+tool returns its error to the model; it never ends the chat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import re
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from stock_cli.errors import StockError
+from stock_cli.llm.base import ToolSpec
+from stock_cli.output import to_jsonable
+
+MAX_RESULT_CHARS = 16_000
+MAX_BARS = 250
+
+
+def list_symbols() -> dict[str, Any]:
+    """List the stored symbols (bar count, first and last bar date) and the watchlists."""
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.bars import list_instruments
+    from stock_cli.market.watchlists import list_watchlist, list_watchlists
+
+    with session_scope() as session:
+        instruments = list_instruments(session)
+        lists = {
+            w.name: [e.symbol for e in list_watchlist(session, name=w.name)]
+            for w in list_watchlists(session)
+        }
+    return {
+        "symbols": [
+            {
+                "symbol": i.symbol,
+                "name": i.name,
+                "bars": i.bars,
+                "first_date": i.first_date,
+                "last_date": i.last_date,
+            }
+            for i in instruments
+        ],
+        "watchlists": lists,
+    }
+
+
+def get_bars(
+    symbol: str, start: str | None = None, end: str | None = None, limit: int = 60
+) -> dict[str, Any]:
+    """Daily bars (raw OHLCV and adjusted close) of a symbol, newest last.
+
+    Args:
+        symbol: ticker such as AAPL or 600519.SS
+        start: first date, YYYY-MM-DD (optional)
+        end: last date, YYYY-MM-DD (optional)
+        limit: at most this many of the latest bars in the range (capped at 250)
+    """
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.bars import load_bars
+    from stock_cli.market.symbols import normalise_symbol
+
+    capped = max(1, min(int(limit), MAX_BARS))
+    with session_scope() as session:
+        result = load_bars(
+            session,
+            symbol=normalise_symbol(symbol),
+            start=_date(start),
+            end=_date(end),
+            last=capped,
+        )
+    doc: dict[str, Any] = {"symbol": result.symbol, "bars": [asdict(b) for b in result.bars]}
+    if int(limit) > MAX_BARS:
+        doc["note"] = f"capped at the latest {MAX_BARS} bars; ask for a narrower range"
+    return doc
+
+
+def get_quote(symbol: str) -> dict[str, Any]:
+    """The latest stored close of a symbol with its date and changes over 1d, 5d, 1m, YTD, 1y."""
+    result = analyze(symbol, indicators="sma:50")
+    summary = result["summary"]
+    return {
+        "symbol": result["symbol"],
+        "last_date": result["last_date"],
+        "stale": result["stale"],
+        **{
+            k: summary[k]
+            for k in (
+                "last_close",
+                "change_1d",
+                "change_5d",
+                "change_1m",
+                "change_ytd",
+                "change_1y",
+            )
+        },
+    }
+
+
+def analyze(
+    symbol: str, indicators: str = "sma:50,sma:200,rsi:14,macd:12:26:9,bbands:20:2"
+) -> dict[str, Any]:
+    """Summary statistics, the latest indicator values and recent signals of a symbol.
+
+    Args:
+        symbol: ticker such as AAPL or 600519.SS
+        indicators: TA-Lib indicators, e.g. "sma:50,rsi:14,macd:12:26:9"
+    """
+    from stock_cli.analysis.service import analyze_symbols
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.symbols import normalise_symbol
+
+    with session_scope() as session:
+        result = analyze_symbols(session, symbols=[normalise_symbol(symbol)], spec=indicators)[0]
+    return {
+        "symbol": result.symbol,
+        "last_date": result.last_date,
+        "stale": result.stale,
+        "summary": asdict(result.summary),
+        "indicators": result.indicators,
+        "signals": [asdict(s) for s in result.signals],
+    }
+
+
+def screen(
+    expression: str, symbols: list[str] | None = None, watchlist: str | None = None
+) -> dict[str, Any]:
+    """Symbols whose latest bar satisfies an expression such as "rsi_14 < 30 and close > sma_200".
+
+    Args:
+        expression: condition over indicator names and price columns
+        symbols: symbols to screen (default: all stored symbols)
+        watchlist: screen this watchlist instead
+    """
+    from stock_cli.analysis.service import screen_symbols
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.watchlists import resolve_symbols
+
+    with session_scope() as session:
+        chosen = (
+            resolve_symbols(session, symbols=symbols or [], list_name=watchlist)
+            if symbols or watchlist
+            else None
+        )
+        result = screen_symbols(session, expression=expression, symbols=chosen)
+    return {
+        "expression": expression,
+        "evaluated": result.evaluated,
+        "matches": [asdict(m) for m in result.matches],
+    }
+
+
+def compare(symbols: list[str], start: str, end: str | None = None) -> dict[str, Any]:
+    """Compare symbols over a date range: total return, volatility, max drawdown, last date.
+
+    Args:
+        symbols: two or more tickers
+        start: first date, YYYY-MM-DD
+        end: last date, YYYY-MM-DD (optional)
+    """
+    import numpy as np
+
+    from stock_cli.analysis.series import load_series
+    from stock_cli.db.engine import session_scope
+    from stock_cli.market.symbols import normalise_symbols
+
+    with session_scope() as session:
+        loaded = load_series(
+            session,
+            symbols=normalise_symbols(symbols),
+            start=_date(start),
+            end=_date(end),
+            columns={"close"},
+        )
+    rows = []
+    for symbol, series in loaded.items():
+        close = series.columns["close"]
+        returns = np.diff(np.log(close))
+        drawdown = close / np.maximum.accumulate(close) - 1
+        rows.append(
+            {
+                "symbol": symbol,
+                "first_date": series.dates[0].astype(dt.date),
+                "last_date": series.last_date,
+                "return_pct": float((close[-1] / close[0] - 1) * 100),
+                "volatility_pct": float(np.std(returns, ddof=1) * np.sqrt(252) * 100)
+                if len(returns) > 1
+                else None,
+                "max_drawdown_pct": float(drawdown.min() * 100),
+            }
+        )
+    return {"start": start, "end": end, "symbols": rows}
+
+
+def fetch(symbols: list[str]) -> dict[str, Any]:
+    """Download the latest daily bars of symbols from the market-data providers (writes).
+
+    Args:
+        symbols: tickers to fetch
+    """
+    from stock_cli.market.fetch import fetch_symbols
+    from stock_cli.market.symbols import normalise_symbols
+
+    report = fetch_symbols(symbols=normalise_symbols(symbols))
+    return {"results": [asdict(r) for r in report.results]}
+
+
+READ_ONLY_TOOLS: tuple[Callable[..., dict[str, Any]], ...] = (
+    list_symbols,
+    get_bars,
+    get_quote,
+    analyze,
+    screen,
+    compare,
+)
+
+
+def available_tools(*, allow_fetch: bool) -> dict[str, Callable[..., dict[str, Any]]]:
+    tools = {t.__name__: t for t in READ_ONLY_TOOLS}
+    if allow_fetch:
+        tools["fetch"] = fetch
+    return tools
+
+
+def tool_spec(function: Callable[..., Any]) -> ToolSpec:
+    """A JSON schema from the function's type hints and its docstring's Args section."""
+    doc = inspect.getdoc(function) or ""
+    summary = doc.split("\n\n")[0].replace("\n", " ")
+    described = dict(re.findall(r"^\s+(\w+): (.+)$", doc, re.MULTILINE))
+    hints = typing.get_type_hints(function)
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for name, parameter in inspect.signature(function).parameters.items():
+        schema = _schema(hints[name])
+        if name in described:
+            schema["description"] = described[name]
+        properties[name] = schema
+        if parameter.default is inspect.Parameter.empty:
+            required.append(name)
+    return ToolSpec(
+        name=function.__name__,
+        description=summary,
+        parameters={"type": "object", "properties": properties, "required": required},
+    )
+
+
+def _schema(hint: Any) -> dict[str, Any]:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return (
+            _schema(options[0]) if len(options) == 1 else {"anyOf": [_schema(a) for a in options]}
+        )
+    if origin is list:
+        return {"type": "array", "items": _schema(typing.get_args(hint)[0])}
+    return {
+        str: {"type": "string"},
+        int: {"type": "integer"},
+        float: {"type": "number"},
+        bool: {"type": "boolean"},
+    }.get(hint, {"type": "object"})
+
+
+def run_tool(
+    tools: dict[str, Callable[..., dict[str, Any]]],
+    name: str,
+    arguments: dict[str, Any] | None,
+    error: str | None = None,
+) -> tuple[str, bool]:
+    """Run one call; returns (JSON text for the model, is_error). Never raises."""
+    if error:
+        return json.dumps({"error": error}), True
+    if name not in tools:
+        return json.dumps(
+            {"error": f"unknown tool {name!r}; available: {', '.join(sorted(tools))}"}
+        ), True
+    try:
+        result = tools[name](**(arguments or {}))
+    except TypeError as exc:
+        return json.dumps({"error": f"bad arguments for {name}: {exc}"}), True
+    except StockError as exc:
+        return json.dumps({"error": exc.message}), True
+    except Exception as exc:  # a tool bug must not end the conversation
+        return json.dumps({"error": f"{name} failed: {exc.__class__.__name__}: {exc}"}), True
+    text = json.dumps(to_jsonable(result), ensure_ascii=False, allow_nan=False)
+    if len(text) > MAX_RESULT_CHARS:
+        text = json.dumps(
+            {
+                "truncated": True,
+                "note": f"the result was longer than {MAX_RESULT_CHARS} "
+                "characters; ask for less (a narrower range or fewer symbols)",
+                "partial": text[:MAX_RESULT_CHARS],
+            }
+        )
+    return text, False
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        raise StockError(f"bad date {value!r}: use YYYY-MM-DD") from None

@@ -168,7 +168,7 @@ ANTHROPIC_RECORDED = sorted((LLM / "anthropic" / "recorded").glob("*.json")) if 
 
 @pytest.mark.parametrize("path", ANTHROPIC_RECORDED, ids=[p.name for p in ANTHROPIC_RECORDED])
 def test_anthropic_recorded_exchanges(path: Path, replay: ReplayServer) -> None:
-    """Each recorded exchange replayed in order (429s retried): the first answer's content arrives."""
+    """Each recorded exchange replayed in order (429s retried): the first answer arrives."""
     exchanges = json.loads(path.read_text())
     replies = []
     for exchange in exchanges:

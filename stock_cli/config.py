@@ -205,6 +205,25 @@ class Settings(BaseSettings):
         description="annual risk-free rate for the Sharpe ratio (0.04 = 4 %)",
     )
 
+    retention_days: int = Field(
+        default=90,
+        ge=1,
+        validation_alias=_env("STOCK_RETENTION_DAYS"),
+        description="days of job runs and chat logs the prune job keeps",
+    )
+    daemon_retry_delay: float = Field(
+        default=10.0,
+        ge=0,
+        validation_alias=_env("STOCK_DAEMON_RETRY_DELAY"),
+        description="seconds before a failed job's first retry (then ×6, ×30)",
+    )
+    daemon_grace: float = Field(
+        default=30.0,
+        ge=0,
+        validation_alias=_env("STOCK_DAEMON_GRACE"),
+        description="seconds a running job may finish after SIGTERM",
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:

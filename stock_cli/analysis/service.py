@@ -11,7 +11,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from stock_cli.analysis.expr import parse_expression
+from stock_cli.analysis.expr import Expression, parse_expression
 from stock_cli.analysis.indicators import (
     IndicatorSpec,
     compute,
@@ -166,6 +166,48 @@ def screen_symbols(
                 )
             ).scalars()
         )
+    started = time.perf_counter()
+    evaluated = evaluate_expression(session, parsed=parsed, symbols=symbols, adjust=adjust)
+    read_seconds = evaluated.read_seconds
+    matches = []
+    names = sorted(parsed.columns) + [name for _, _, name in parsed.indicators]
+    for symbol, (series, values, result) in evaluated.results.items():
+        if result[-1]:
+            matches.append(
+                ScreenMatch(
+                    symbol=symbol,
+                    last_date=series.last_date,  # type: ignore[arg-type]
+                    stale=is_stale(series.last_date, today),  # type: ignore[arg-type]
+                    values={name: _number(values[name][-1]) for name in names},
+                )
+            )
+    loaded = evaluated.results
+    return ScreenResult(
+        expression=expression,
+        adjust=adjust,
+        evaluated=len(loaded),
+        matches=matches,
+        without_data=[s for s in symbols if s not in loaded],
+        bars_read=sum(len(s) for s, _, _ in loaded.values()),
+        read_seconds=read_seconds,
+        compute_seconds=time.perf_counter() - started - read_seconds,
+    )
+
+
+@dataclass
+class Evaluation:
+    results: dict[str, tuple[PriceSeries, dict[str, np.ndarray], np.ndarray]]
+    read_seconds: float
+
+
+def evaluate_expression(
+    session: Session, *, parsed: Expression, symbols: list[str], adjust: str = "adjusted"
+) -> Evaluation:
+    """Evaluate a parsed expression over each symbol's recent bars (screens and alerts).
+
+    Only the columns and trailing history the expression needs are read: enough bars for
+    every indicator to equal its full-history value at the last bar (see history_needed).
+    """
     needs = [history_needed(spec) for spec, _, _ in parsed.indicators]
     bars: int | None = None
     if all(n is not None for n in needs):
@@ -183,31 +225,10 @@ def screen_symbols(
         missing_ok=True,
     )
     read_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    matches = []
-    names = [name for _, _, name in parsed.indicators]
+    results = {}
     for symbol, series in loaded.items():
         values = dict(series.columns)
         for spec, output, name in parsed.indicators:
-            ours = dict(spec.outputs())[output]
-            values[name] = compute(spec, series.columns)[ours]
-        if parsed.evaluate(values)[-1]:
-            shown = sorted(parsed.columns) + names
-            matches.append(
-                ScreenMatch(
-                    symbol=symbol,
-                    last_date=series.last_date,  # type: ignore[arg-type]
-                    stale=is_stale(series.last_date, today),  # type: ignore[arg-type]
-                    values={name: _number(values[name][-1]) for name in shown},
-                )
-            )
-    return ScreenResult(
-        expression=expression,
-        adjust=adjust,
-        evaluated=len(loaded),
-        matches=matches,
-        without_data=[s for s in symbols if s not in loaded],
-        bars_read=sum(len(s) for s in loaded.values()),
-        read_seconds=read_seconds,
-        compute_seconds=time.perf_counter() - started,
-    )
+            values[name] = compute(spec, series.columns)[dict(spec.outputs())[output]]
+        results[symbol] = (series, values, parsed.evaluate(values))
+    return Evaluation(results=results, read_seconds=read_seconds)

@@ -19,6 +19,7 @@ from stock_cli.cli import (
     db_cmd,
     fetch_cmd,
     import_cmd,
+    jobs_cmd,
     llm_cmd,
     watch_cmd,
 )
@@ -82,6 +83,10 @@ app.command("indicators", cls=StockCommand)(analyze_cmd.indicators)
 app.command("chat", cls=StockCommand)(chat_cmd.chat)
 app.add_typer(chat_cmd.app, name="conversations")
 app.add_typer(llm_cmd.app, name="llm")
+app.command("daemon", cls=StockCommand)(jobs_cmd.daemon)
+app.command("serve-health", cls=StockCommand)(jobs_cmd.serve_health)
+app.add_typer(jobs_cmd.schedule_app, name="schedule")
+app.add_typer(jobs_cmd.alert_app, name="alert")
 app.add_typer(watch_cmd.app, name="watch")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # The newest migration in migrations/versions. Kept here so that the schema check at
 # start-up is one SELECT, without importing Alembic; tests assert it equals Alembic's head.
-HEAD_REVISION = "0002_chat"
+HEAD_REVISION = "0003_jobs"
 
 _engines: dict[str, Engine] = {}
 _checked: set[str] = set()

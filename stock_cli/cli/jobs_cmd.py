@@ -1,0 +1,341 @@
+"""`stock schedule …`, `stock daemon`, `stock alert …`, `stock serve-health`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from stock_cli.cli.common import JsonOption, StockCommand, new_app
+from stock_cli.errors import EXIT_FAILURE, EXIT_PARTIAL
+
+schedule_app = new_app(
+    "Scheduled jobs the daemon runs. Example: [bold]stock schedule add nightly --job fetch "
+    "--at 16:30 --tz America/New_York --days mon-fri[/bold]"
+)
+alert_app = new_app(
+    'Alerts on your symbols. Example: [bold]stock alert add AAPL "rsi_14 < 30"[/bold]'
+)
+NameArg = Annotated[str, typer.Argument(help="Schedule name.")]
+
+
+@schedule_app.command("add", cls=StockCommand)
+def schedule_add(
+    name: NameArg,
+    job: Annotated[str, typer.Option("--job", help="fetch, alerts, report or prune.")],
+    at: Annotated[str | None, typer.Option("--at", help="Daily time HH:MM.")] = None,
+    tz: Annotated[str, typer.Option("--tz", help="Time zone of --at.")] = "UTC",
+    days: Annotated[str, typer.Option("--days", help="mon-fri, sat,sun, daily …")] = "daily",
+    every: Annotated[str | None, typer.Option("--every", help="Period: 30s, 15m, 1h, 1d.")] = None,
+    list_name: Annotated[
+        str | None, typer.Option("--list", "-l", help="Watchlist (fetch, report).")
+    ] = None,
+    after: Annotated[
+        str | None, typer.Option("--after", help="Run after this schedule succeeds.")
+    ] = None,
+    output_target: Annotated[
+        str | None, typer.Option("--output", help="report: file (.json/.md) or webhook URL.")
+    ] = None,
+    retention_days: Annotated[
+        int | None, typer.Option("--retention-days", help="prune: days to keep.")
+    ] = None,
+) -> None:
+    """Add (or replace) a schedule.
+
+    Example: stock schedule add nightly --job fetch --at 16:30 --tz America/New_York
+    --days mon-fri --list core
+    """
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.jobs.schedules import add_schedule
+
+    options = {
+        k: v for k, v in {"output": output_target, "retention_days": retention_days}.items() if v
+    }
+    with session_scope(write=True) as session:
+        add_schedule(
+            session,
+            name=name,
+            job=job,
+            at=at,
+            timezone=tz,
+            days=days,
+            every=every,
+            watchlist=list_name,
+            after=after,
+            options=options,
+        )
+    output.message(f"Schedule {name} saved.")
+
+
+@schedule_app.command("ls", cls=StockCommand)
+def schedule_ls(json_output: JsonOption = False) -> None:
+    """List schedules with their next run and last result.
+
+    Example: stock schedule ls --json
+    """
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.jobs.schedules import list_schedules
+
+    with session_scope() as session:
+        views = list_schedules(session)
+    if json_output:
+        output.print_json(views)
+        return
+    columns = [
+        output.Column(h)
+        for h in ("Name", "Job", "When", "Zone", "List", "Enabled", "Next run", "Last", "Error")
+    ]
+    rows = [
+        (
+            v.name,
+            v.job,
+            v.when,
+            v.timezone,
+            v.watchlist,
+            "yes" if v.enabled else "no",
+            v.next_run,
+            v.last_status,
+            v.last_error,
+        )
+        for v in views
+    ]
+    output.print_table(columns, rows)
+
+
+@schedule_app.command("rm", cls=StockCommand)
+def schedule_rm(name: NameArg) -> None:
+    """Remove a schedule.
+
+    Example: stock schedule rm nightly
+    """
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.jobs.schedules import remove_schedule
+
+    with session_scope(write=True) as session:
+        remove_schedule(session, name=name)
+    output.message(f"Removed {name}.")
+
+
+@schedule_app.command("enable", cls=StockCommand)
+def schedule_enable(name: NameArg) -> None:
+    """Enable a schedule. Example: stock schedule enable nightly"""
+    _set_enabled(name, True)
+
+
+@schedule_app.command("disable", cls=StockCommand)
+def schedule_disable(name: NameArg) -> None:
+    """Disable a schedule (kept, not run). Example: stock schedule disable nightly"""
+    _set_enabled(name, False)
+
+
+def _set_enabled(name: str, enabled: bool) -> None:
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.jobs.schedules import set_enabled
+
+    with session_scope(write=True) as session:
+        set_enabled(session, name=name, enabled=enabled)
+    output.message(f"{name} {'enabled' if enabled else 'disabled'}.")
+
+
+@schedule_app.command("run", cls=StockCommand)
+def schedule_run(name: NameArg, json_output: JsonOption = False) -> None:
+    """Run a schedule now, in the foreground (and what runs after it).
+
+    Example: stock schedule run nightly
+    """
+    from stock_cli.jobs.runner import run_job
+
+    _report(run_job(name=name), json_output)
+
+
+def daemon(
+    once: Annotated[
+        bool, typer.Option("--once", help="Run what is due now and exit (for cron).")
+    ] = False,
+    health_port: Annotated[
+        int, typer.Option("--health-port", help="Port of the health endpoints.")
+    ] = 8000,
+    health_host: Annotated[
+        str, typer.Option("--health-host", help="Address of the health endpoints.")
+    ] = "127.0.0.1",
+    no_health: Annotated[
+        bool, typer.Option("--no-health", help="Do not serve health endpoints.")
+    ] = False,
+    log_format: Annotated[str | None, typer.Option("--log-format", help="text or json.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Run the schedules until SIGTERM (SIGHUP reloads them).
+
+    Example: stock daemon --log-format json --health-port 8000
+    """
+    from stock_cli.config import get_settings
+    from stock_cli.jobs.daemon import run_daemon, run_once
+    from stock_cli.logs import setup_logging
+    from stock_cli.options import options
+
+    setup_logging(level=None if options.verbose or options.quiet else "INFO", fmt=log_format)
+    if once:
+        _report(run_once(), json_output)
+        return
+    code = run_daemon(
+        grace=get_settings().daemon_grace,
+        health_port=None if no_health else health_port,
+        health_host=health_host,
+    )
+    raise typer.Exit(code)
+
+
+def _report(results: list, json_output: bool) -> None:  # type: ignore[type-arg]
+    from stock_cli import output
+    from stock_cli.errors import StockError
+
+    if json_output:
+        output.print_json({"runs": results})
+    else:
+        columns = [output.Column(h) for h in ("Job", "Slot", "Status", "Rows", "Alerts", "Detail")]
+        output.print_table(
+            columns,
+            [(r.job, r.slot, r.status, r.rows, r.alerts, r.error or r.detail) for r in results],
+        )
+    statuses = {r.status for r in results}
+    if "failed" in statuses:
+        error = StockError(f"{sum(r.status == 'failed' for r in results)} job(s) failed")
+        error.exit_code = EXIT_FAILURE
+        raise error
+    if "partial" in statuses:
+        error = StockError("some symbols failed")
+        error.exit_code = EXIT_PARTIAL
+        raise error
+
+
+@alert_app.command("add", cls=StockCommand)
+def alert_add(
+    symbol: Annotated[str, typer.Argument(help="Symbol.")],
+    expression: Annotated[str, typer.Argument(help='Condition, e.g. "rsi_14 < 30".')],
+    name: Annotated[str | None, typer.Option("--name", help="Alert name.")] = None,
+    notify: Annotated[
+        str, typer.Option("--notify", help="log, webhook:URL or command:CMD.")
+    ] = "log",
+    repeat: Annotated[
+        bool, typer.Option("--repeat", help="Fire on every new bar while true.")
+    ] = False,
+) -> None:
+    """Add an alert: fires once when the condition becomes true.
+
+    Example: stock alert add AAPL "cross_above(sma_50, sma_200)" --notify webhook:https://hooks.example/x
+    """
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.jobs.alerts import add_alert
+
+    with session_scope(write=True) as session:
+        view = add_alert(
+            session, symbol=symbol, expression=expression, name=name, notify=notify, repeat=repeat
+        )
+    output.message(f"Alert {view.name!r} added.")
+
+
+@alert_app.command("ls", cls=StockCommand)
+def alert_ls(json_output: JsonOption = False) -> None:
+    """List alerts. Example: stock alert ls --json"""
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.jobs.alerts import list_alerts
+
+    with session_scope() as session:
+        views = list_alerts(session)
+    if json_output:
+        output.print_json(views)
+        return
+    columns = [
+        output.Column(h)
+        for h in ("Name", "Symbol", "Expression", "Notify", "Repeat", "Active", "Last bar")
+    ]
+    output.print_table(
+        columns,
+        [
+            (v.name, v.symbol, v.expression, v.notify, v.repeat, v.active, v.last_bar_date)
+            for v in views
+        ],
+    )
+
+
+@alert_app.command("rm", cls=StockCommand)
+def alert_rm(name: Annotated[str, typer.Argument(help="Alert name.")]) -> None:
+    """Remove an alert. Example: stock alert rm "AAPL: rsi_14 < 30" """
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.jobs.alerts import remove_alert
+
+    with session_scope(write=True) as session:
+        remove_alert(session, name=name)
+    output.message(f"Removed {name!r}.")
+
+
+@alert_app.command("test", cls=StockCommand)
+def alert_test(
+    name: Annotated[str, typer.Argument(help="Alert name.")], json_output: JsonOption = False
+) -> None:
+    """Evaluate an alert now without firing it. Example: stock alert test "AAPL: rsi_14 < 30" """
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.jobs.alerts import test_alert
+
+    with session_scope() as session:
+        check = test_alert(session, name=name)
+    if json_output:
+        output.print_json(check)
+        return
+    typer.echo(
+        f"{check.name}: {'TRUE' if check.condition else 'false'} on {check.bar_date} {check.values}"
+        + (f" ({check.error})" if check.error else "")
+    )
+
+
+@alert_app.command("check", cls=StockCommand)
+def alert_check(json_output: JsonOption = False) -> None:
+    """Evaluate every alert, fire those that became true, deliver pending ones.
+
+    Example: stock alert check --json
+    """
+    from stock_cli import output
+    from stock_cli.db.engine import session_scope
+    from stock_cli.jobs.alerts import check_alerts
+
+    with session_scope(write=True) as session:
+        report = check_alerts(session)
+    if json_output:
+        output.print_json(report)
+        return
+    columns = [output.Column(h) for h in ("Alert", "Symbol", "Bar", "Condition", "Fired")]
+    output.print_table(
+        columns, [(c.name, c.symbol, c.bar_date, c.condition, c.fired) for c in report.checks]
+    )
+    if report.failed_deliveries:
+        output.warn(
+            f"{report.failed_deliveries} delivery(ies) failed; they are retried on the next check"
+        )
+
+
+def serve_health(
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port.")] = 8000,
+) -> None:
+    """Serve /healthz, /readyz, /api/v1/health, / and /metrics until interrupted.
+
+    Example: stock serve-health --port 8000
+    """
+    from stock_cli import output
+    from stock_cli.config import get_settings
+    from stock_cli.health.server import HealthServer
+
+    server = HealthServer(url=get_settings().effective_database_url(), host=host, port=port)
+    output.message(f"serving health on http://{host}:{server.port}")
+    try:
+        server.serve_forever()
+    finally:
+        server.stop()

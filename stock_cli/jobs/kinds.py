@@ -1,0 +1,253 @@
+"""The job kinds the daemon runs, one class each behind `JobKind`: fetch, alerts, report,
+prune. Each runs inside the runner, which records the run (job_run)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from stock_cli.db.engine import get_engine, session_scope
+from stock_cli.db.models import (
+    ChatMessage,
+    ChatSession,
+    FetchBatch,
+    FetchResult,
+    FetchRun,
+    JobRun,
+    Schedule,
+    utcnow,
+)
+from stock_cli.errors import StockError
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 200
+
+
+@dataclass
+class JobOutcome:
+    rows: int = 0
+    alerts: int = 0
+    failed: int = 0
+    detail: str = ""
+
+
+class JobKind(Protocol):
+    name: str
+
+    def run(self, *, schedule: Schedule, run_id: int) -> JobOutcome: ...
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class FetchJob:
+    """Fetch a watchlist incrementally, split into batches that any daemon may claim."""
+
+    name = "fetch"
+
+    def run(self, *, schedule: Schedule, run_id: int) -> JobOutcome:
+        from stock_cli.market.watchlists import DEFAULT_LIST, resolve_symbols
+
+        with session_scope(write=True) as session:
+            symbols = resolve_symbols(
+                session, symbols=[], list_name=schedule.watchlist or DEFAULT_LIST
+            )
+            for start in range(0, len(symbols), BATCH_SIZE):
+                session.add(
+                    FetchBatch(
+                        job_run_id=run_id, symbols=json.dumps(symbols[start : start + BATCH_SIZE])
+                    )
+                )
+        outcome = JobOutcome()
+        while work_on_one_batch(only_run=run_id):
+            pass
+        # other daemons may still hold batches of this run: wait for them to finish
+        while True:
+            with session_scope() as session:
+                batches = session.exec(
+                    select(FetchBatch).where(FetchBatch.job_run_id == run_id)
+                ).all()
+                if all(b.status in ("done", "failed") for b in batches):
+                    outcome.rows = sum(b.rows for b in batches)
+                    outcome.failed = sum(b.failed for b in batches)
+                    outcome.detail = f"{len(symbols)} symbols in {len(batches)} batch(es)"
+                    return outcome
+            import time
+
+            time.sleep(0.5)
+
+
+def work_on_one_batch(*, only_run: int | None = None) -> bool:
+    """Claim one pending fetch batch (FOR UPDATE SKIP LOCKED on PostgreSQL) and fetch it."""
+    from stock_cli.market.fetch import fetch_symbols
+
+    with session_scope(write=True) as session:
+        query = (
+            select(FetchBatch)
+            .where(FetchBatch.status == "pending")
+            .order_by(col(FetchBatch.id))
+            .limit(1)
+        )
+        if only_run is not None:
+            query = query.where(FetchBatch.job_run_id == only_run)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        batch = session.exec(query).first()
+        if batch is None:
+            return False
+        batch.status, batch.claimed_by = "running", worker_name()
+        session.add(batch)
+        batch_id, symbols = batch.id, json.loads(batch.symbols)
+    status, rows, failed, error = "done", 0, 0, None
+    try:
+        report = fetch_symbols(symbols=symbols)
+        rows = sum(r.new + r.updated for r in report.results)
+        failed = len(report.failed)
+    except StockError as exc:
+        status, error = "failed", exc.message
+    with session_scope(write=True) as session:
+        stored = session.get(FetchBatch, batch_id)
+        if stored is not None:
+            stored.status, stored.rows, stored.failed, stored.error = status, rows, failed, error
+            stored.finished_at = utcnow()
+    return True
+
+
+class AlertsJob:
+    name = "alerts"
+
+    def run(self, *, schedule: Schedule, run_id: int) -> JobOutcome:
+        from stock_cli.jobs.alerts import check_alerts
+
+        with session_scope(write=True) as session:
+            report = check_alerts(session)
+        fired = sum(c.fired for c in report.checks)
+        return JobOutcome(
+            alerts=fired,
+            failed=report.failed_deliveries,
+            detail=f"{len(report.checks)} rules, {fired} fired, {report.delivered} delivered",
+        )
+
+
+class ReportJob:
+    """Analyse a watchlist; write the summary as JSON or Markdown to a file, or POST it."""
+
+    name = "report"
+
+    def run(self, *, schedule: Schedule, run_id: int) -> JobOutcome:
+        from stock_cli.analysis.indicators import DEFAULT_SPEC
+        from stock_cli.analysis.service import analyze_symbols
+        from stock_cli.market.watchlists import DEFAULT_LIST, resolve_symbols
+        from stock_cli.output import dumps
+
+        options = json.loads(schedule.options or "{}")
+        target = options.get("output") or str(Path.cwd() / f"report-{schedule.name}.json")
+        with session_scope() as session:
+            symbols = resolve_symbols(
+                session, symbols=[], list_name=schedule.watchlist or DEFAULT_LIST
+            )
+            results = analyze_symbols(
+                session, symbols=symbols, spec=options.get("indicators") or DEFAULT_SPEC
+            )
+        rows: list[dict[str, Any]] = [
+            {
+                "symbol": a.symbol,
+                "last_date": a.last_date,
+                "stale": a.stale,
+                "close": a.summary.last_close,
+                "change_1d": a.summary.change_1d,
+                "change_1m": a.summary.change_1m,
+                "indicators": a.indicators,
+                "signals": [{"date": s.date, "name": s.name} for s in a.signals],
+            }
+            for a in results
+        ]
+        document = {
+            "generated_at": utcnow(),
+            "watchlist": schedule.watchlist or DEFAULT_LIST,
+            "symbols": rows,
+        }
+        if target.startswith(("http://", "https://")):
+            import httpx
+
+            response = httpx.post(
+                target,
+                content=dumps(document),
+                headers={"Content-Type": "application/json"},
+                timeout=30,
+            )
+            if response.status_code >= 300:
+                raise StockError(f"the report webhook answered HTTP {response.status_code}")
+        elif target.endswith(".md"):
+            lines = [
+                f"# Watchlist {document['watchlist']} — {dt.date.today()}",
+                "",
+                "| symbol | last bar | close | 1d % | 1m % | signals |",
+                "|---|---|---|---|---|---|",
+            ]
+            for r in rows:
+                lines.append(
+                    f"| {r['symbol']} | {r['last_date']} | {r['close']:.2f} | "
+                    f"{_pct(r['change_1d'])} | {_pct(r['change_1m'])} | "
+                    f"{', '.join(s['name'] for s in r['signals']) or '—'} |"
+                )
+            Path(target).write_text("\n".join(lines) + "\n")
+        else:
+            Path(target).write_text(dumps(document, indent=2) + "\n")
+        return JobOutcome(rows=len(rows), detail=f"report written to {target.split('?')[0]}")
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.2f}"
+
+
+class PruneJob:
+    """Delete job runs, fetch runs and chat logs past the retention; VACUUM/ANALYZE."""
+
+    name = "prune"
+
+    def run(self, *, schedule: Schedule, run_id: int) -> JobOutcome:
+        from stock_cli.config import get_settings
+
+        days = int(
+            json.loads(schedule.options or "{}").get("retention_days")
+            or get_settings().retention_days
+        )
+        cutoff = utcnow() - dt.timedelta(days=days)
+        deleted = 0
+        with session_scope(write=True) as session:
+            for statement in (
+                sa.delete(JobRun).where(col(JobRun.finished_at) < cutoff, col(JobRun.id) != run_id),
+                sa.delete(FetchResult).where(
+                    col(FetchResult.fetch_run_id).in_(
+                        sa.select(col(FetchRun.id)).where(col(FetchRun.finished_at) < cutoff)
+                    )
+                ),
+                sa.delete(FetchRun).where(col(FetchRun.finished_at) < cutoff),
+                sa.delete(ChatMessage).where(
+                    col(ChatMessage.session_id).in_(
+                        sa.select(col(ChatSession.id)).where(col(ChatSession.updated_at) < cutoff)
+                    )
+                ),
+                sa.delete(ChatSession).where(col(ChatSession.updated_at) < cutoff),
+            ):
+                deleted += session.execute(statement).rowcount or 0  # type: ignore[attr-defined]
+        engine = get_engine()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("VACUUM")
+            conn.exec_driver_sql("ANALYZE")
+        return JobOutcome(rows=deleted, detail=f"deleted {deleted} rows older than {days} days")
+
+
+KINDS: dict[str, JobKind] = {k.name: k for k in (FetchJob(), AlertsJob(), ReportJob(), PruneJob())}

@@ -1,0 +1,198 @@
+"""Running one scheduled job: claim its slot, run its kind, record the run, chain followers.
+
+The claim is a `job_run` row with a unique (job, slot): whichever daemon inserts it runs
+the slot, every other one sees the conflict and skips it — on SQLite and PostgreSQL
+alike, and a crashed daemon's claim never blocks the next slot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from stock_cli.db.engine import session_scope
+from stock_cli.db.models import JobRun, Schedule, utcnow
+from stock_cli.errors import StockError
+from stock_cli.jobs.kinds import KINDS
+from stock_cli.jobs.schedules import current_slot, get_schedule, period_seconds
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: int | None
+    job: str
+    slot: str
+    status: str  # ok | partial | failed | skipped (claimed elsewhere)
+    rows: int = 0
+    alerts: int = 0
+    error: str | None = None
+    detail: str = ""
+
+
+def claim(session: Session, *, schedule: Schedule, slot: str, attempt: int = 1) -> int | None:
+    """Insert the run row for (job, slot); None when another worker has it already."""
+    table = JobRun.__table__  # type: ignore[attr-defined]
+    values = {
+        "job": schedule.name,
+        "kind": schedule.job,
+        "slot": slot,
+        "attempt": attempt,
+        "scheduled_for": _slot_time(slot),
+        "started_at": utcnow(),
+        "status": "running",
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "rows": 0,
+        "alerts": 0,
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = pg_insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = (
+            sqlite_insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
+        )
+    return session.execute(statement).scalar()
+
+
+def _slot_time(slot: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(slot.split("#")[0])
+    except ValueError:
+        return None
+
+
+def run_job(
+    *, name: str, slot: str | None = None, attempt: int = 1, chain: bool = True
+) -> list[RunResult]:
+    """Run schedule `name` for `slot` (default: a manual slot now) and what follows it."""
+    with session_scope(write=True) as session:
+        schedule = get_schedule(session, name=name)
+        slot = slot or f"manual:{utcnow().isoformat()}"
+        run_id = claim(session, schedule=schedule, slot=slot, attempt=attempt)
+        kind = KINDS[schedule.job]
+        detached = Schedule.model_validate(schedule.model_dump())
+    if run_id is None:
+        log.info("%s %s: claimed by another worker", name, slot)
+        return [RunResult(None, name, slot, "skipped")]
+    extra = {"job": name, "run_id": run_id}
+    log.info("%s: started (slot %s)", name, slot, extra=extra)
+    status, error, outcome = "ok", None, None
+    try:
+        outcome = kind.run(schedule=detached, run_id=run_id)
+        if outcome.failed:
+            status = "partial"
+    except StockError as exc:
+        status, error = "failed", exc.message
+    except Exception as exc:  # a job bug is recorded, never kills the daemon
+        status, error = "failed", f"{exc.__class__.__name__}: {exc}"
+        log.exception("%s: unexpected error", name, extra=extra)
+    finish(
+        run_id,
+        status=status,
+        error=error,
+        rows=outcome.rows if outcome else 0,
+        alerts=outcome.alerts if outcome else 0,
+    )
+    level = logging.INFO if status != "failed" else logging.ERROR
+    log.log(
+        level,
+        "%s: %s%s",
+        name,
+        status,
+        f" ({error})" if error else f" ({outcome.detail})" if outcome else "",
+        extra=extra,
+    )
+    results = [
+        RunResult(
+            run_id,
+            name,
+            slot,
+            status,
+            outcome.rows if outcome else 0,
+            outcome.alerts if outcome else 0,
+            error,
+            outcome.detail if outcome else "",
+        )
+    ]
+    if chain and status in ("ok", "partial"):
+        with session_scope() as session:
+            followers = [
+                s.name
+                for s in session.exec(
+                    select(Schedule).where(Schedule.after == name, col(Schedule.enabled))
+                ).all()
+            ]
+        for follower in followers:
+            results += run_job(name=follower, slot=slot, chain=True)
+    return results
+
+
+def finish(run_id: int, *, status: str, error: str | None, rows: int = 0, alerts: int = 0) -> None:
+    with session_scope(write=True) as session:
+        run = session.get(JobRun, run_id)
+        if run is not None:
+            run.status, run.error, run.rows, run.alerts = status, error, rows, alerts
+            run.finished_at = utcnow()
+
+
+def due_schedules(session: Session, *, now: dt.datetime) -> list[tuple[str, str]]:
+    """(name, slot) of enabled schedules whose current slot has no successful run and whose
+    last success is older than their period: what `--once` and catch-up run."""
+    due = []
+    for schedule in session.exec(
+        select(Schedule).where(col(Schedule.enabled), col(Schedule.after).is_(None))
+    ).all():
+        slot = current_slot(schedule, now)
+        if slot is None:
+            continue
+        last_ok = session.execute(
+            sa.select(sa.func.max(col(JobRun.started_at))).where(
+                col(JobRun.job) == schedule.name, col(JobRun.status).in_(("ok", "partial"))
+            )
+        ).scalar()
+        if isinstance(last_ok, str):
+            last_ok = dt.datetime.fromisoformat(last_ok).replace(tzinfo=dt.UTC)
+        elif isinstance(last_ok, dt.datetime) and last_ok.tzinfo is None:
+            last_ok = last_ok.replace(tzinfo=dt.UTC)
+        slot_time = _slot_time(slot)
+        if (
+            last_ok is None
+            or (slot_time is not None and last_ok < slot_time)
+            or (now - last_ok).total_seconds() > period_seconds(schedule)
+        ):
+            due.append((schedule.name, slot))
+    return sorted(due)
+
+
+def mark_abandoned_runs(session: Session) -> int:
+    """Runs left 'running' by a dead process of this host are marked failed."""
+    from stock_cli.market.fetch import _alive
+
+    host, count = socket.gethostname(), 0
+    for run in session.exec(select(JobRun).where(JobRun.status == "running")).all():
+        if (
+            run.host == host
+            and run.pid is not None
+            and run.pid != os.getpid()
+            and not _alive(run.pid)
+        ):
+            run.status, run.error, run.finished_at = (
+                "failed",
+                "the daemon died during the run",
+                utcnow(),
+            )
+            session.add(run)
+            count += 1
+    return count

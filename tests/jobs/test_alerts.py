@@ -1,0 +1,146 @@
+"""Alerts on real bars: once per crossing, --repeat, webhook delivery with a retry."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import talib
+
+from tests.conftest import StockRunner, shared_data
+from tests.replay import ReplayServer, Reply
+
+AAPL = ("bars", "AAPL_2004-08-19_2018-01-19_yahoo.csv")
+
+
+def _rows() -> tuple[list[str], list[dict[str, str]]]:
+    with shared_data(*AAPL).open() as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _step_through(
+    cli: StockRunner, tmp_path: Path, start: int, stop: int, step: int
+) -> list[list[dict]]:
+    """Import the history bar by bar (in steps) and run `alert check` after each step."""
+    header, rows = _rows()
+    checks = []
+    for end in range(start, stop, step):
+        path = tmp_path / "AAPL_part.csv"
+        _write(path, header, rows[:end])
+        assert cli.stock("import", str(path), "--symbol", "AAPL").exit_code == 0
+        result = cli.stock("alert", "check", "--json")
+        assert result.exit_code == 0, result.stderr
+        checks.append(json.loads(result.stdout)["checks"])
+    return checks
+
+
+def test_fires_once_per_crossing(cli: StockRunner, migrated: str, tmp_path: Path) -> None:
+    header, rows = _rows()
+    start, stop, step = 400, 700, 3
+    _write(tmp_path / "AAPL_part.csv", header, rows[:start])
+    cli.stock("import", str(tmp_path / "AAPL_part.csv"), "--symbol", "AAPL")
+    assert cli.stock("alert", "add", "AAPL", "close > sma_50", "--name", "above").exit_code == 0
+    assert (
+        cli.stock("alert", "add", "AAPL", "close > sma_50", "--name", "every", "--repeat").exit_code
+        == 0
+    )
+    checks = _step_through(cli, tmp_path, start, stop, step)
+    # the oracle: the condition at each check point, straight from TA-Lib on the adjusted closes
+    closes = np.array([float(r["Adj Close"]) for r in rows])
+    sma = talib.SMA(closes, 50)
+    states = [bool(closes[end - 1] > sma[end - 1]) for end in range(start, stop, step)]
+    expected_once = sum(1 for i, s in enumerate(states) if s and (i == 0 or not states[i - 1]))
+    expected_repeat = sum(states)
+    fired = {"above": 0, "every": 0}
+    for check in checks:
+        for item in check:
+            fired[item["name"]] += item["fired"]
+            assert item["condition"] == states[checks.index(check)]
+    assert fired == {"above": expected_once, "every": expected_repeat}
+    assert 0 < expected_once < expected_repeat
+    events = json.loads(cli.stock("alert", "ls", "--json").stdout)
+    assert {e["name"] for e in events} == {"above", "every"}
+    # checking again without a new bar fires nothing
+    again = json.loads(cli.stock("alert", "check", "--json").stdout)["checks"]
+    assert not any(c["fired"] for c in again)
+
+
+def test_webhook_failure_then_retry(cli: StockRunner, migrated: str, replay: ReplayServer) -> None:
+    cli.stock("import", str(shared_data(*AAPL)))
+    replay.add(
+        "/hook",
+        Reply(500, b"down"),
+        Reply(500, b"down"),
+        Reply(500, b"down"),
+        Reply(500, b"down"),
+        Reply(200, b"ok"),
+    )
+    assert (
+        cli.stock(
+            "alert",
+            "add",
+            "AAPL",
+            "close > 0",
+            "--name",
+            "always",
+            "--notify",
+            f"webhook:{replay.url}/hook",
+        ).exit_code
+        == 0
+    )
+    first = json.loads(cli.stock("alert", "check", "--json").stdout)
+    assert first["checks"][0]["fired"] is True
+    assert first["failed_deliveries"] == 1
+    assert first["delivered"] == 0
+    second = json.loads(cli.stock("alert", "check", "--json").stdout)
+    assert second["checks"][0]["fired"] is False  # still true: no new alert
+    assert second["delivered"] == 1
+    payloads = [r.json() for r in replay.requests_to("/hook")]
+    assert len(payloads) == 5
+    assert payloads[-1]["symbol"] == "AAPL"
+    assert payloads[-1]["bar_date"] == "2018-01-19"
+    assert payloads[-1]["alert"] == "always"
+    listed = cli.stock("alert", "ls").stdout
+    assert "/hook" not in listed  # the webhook path (often a token) is not shown
+
+
+def test_command_notify_and_test(cli: StockRunner, migrated: str, tmp_path: Path) -> None:
+    cli.stock("import", str(shared_data(*AAPL)))
+    target = tmp_path / "alert.json"
+    assert (
+        cli.stock(
+            "alert",
+            "add",
+            "AAPL",
+            "rsi_14 > 0",
+            "--name",
+            "cmd",
+            "--notify",
+            f"command:cat > {target}",
+        ).exit_code
+        == 0
+    )
+    tested = json.loads(cli.stock("alert", "test", "cmd", "--json").stdout)
+    assert tested["condition"] is True
+    assert tested["fired"] is False
+    assert not target.exists()
+    cli.stock("alert", "check")
+    assert json.loads(target.read_text())["alert"] == "cmd"
+
+
+@pytest.mark.parametrize("bad", ["rsi_14 <", "nope > 1"])
+def test_bad_expression_is_refused(cli: StockRunner, migrated: str, bad: str) -> None:
+    result = cli.stock("alert", "add", "AAPL", bad)
+    assert result.exit_code == 2
+    assert "position" in result.stderr

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-_FIELDS = ("job", "run_id", "symbol", "provider")
+_FIELDS = ("job", "run_id", "symbol", "provider", "error")
 
 
 class JsonFormatter(logging.Formatter):

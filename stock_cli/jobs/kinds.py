@@ -91,6 +91,12 @@ def work_on_one_batch(*, only_run: int | None = None) -> bool:
     """Claim one pending fetch batch (FOR UPDATE SKIP LOCKED on PostgreSQL) and fetch it."""
     from stock_cli.market.fetch import fetch_symbols
 
+    with session_scope() as session:  # a cheap read first: no write lock while idle
+        waiting = select(FetchBatch.id).where(FetchBatch.status == "pending").limit(1)
+        if only_run is not None:
+            waiting = waiting.where(FetchBatch.job_run_id == only_run)
+        if session.exec(waiting).first() is None:
+            return False
     with session_scope(write=True) as session:
         query = (
             select(FetchBatch)

@@ -106,6 +106,8 @@ def run_job(
         alerts=outcome.alerts if outcome else 0,
     )
     level = logging.INFO if status != "failed" else logging.ERROR
+    if error:
+        extra = {**extra, "error": error}
     log.log(
         level,
         "%s: %s%s",

@@ -10,7 +10,7 @@ STOCK := $(BIN)/stock
 DEMO_DATA ?= $(if $(wildcard ../shared/data/bars),../shared/data/bars,)
 SOURCES := stock_cli tests migrations benchmarks
 
-.PHONY: install demo test lint format bench clean db-upgrade
+.PHONY: install demo test lint format bench clean db-upgrade reliability
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -47,6 +47,9 @@ demo: install
 
 test: install lint
 	$(BIN)/python -m pytest
+
+reliability: install
+	$(BIN)/python -m pytest tests/reliability
 
 lint: install
 	$(BIN)/ruff check $(SOURCES)

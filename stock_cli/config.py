@@ -205,6 +205,12 @@ class Settings(BaseSettings):
         description="annual risk-free rate for the Sharpe ratio (0.04 = 4 %)",
     )
 
+    llm_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        validation_alias=_env("STOCK_LLM_TIMEOUT"),
+        description="longest a model's answer may stream, in seconds",
+    )
     retention_days: int = Field(
         default=90,
         ge=1,

@@ -48,5 +48,7 @@ def setup_logging(*, level: str | None = None, fmt: str | None = None) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # SQLAlchemy and httpx are chatty at INFO; show them only at -vv (DEBUG).
-    for name in ("sqlalchemy", "httpx", "httpcore", "alembic"):
+    for name in ("httpx", "httpcore", "alembic"):
         logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    # SQL statements at -vv, but never result rows: rows can hold secrets (stored API keys)
+    logging.getLogger("sqlalchemy").setLevel(logging.INFO if level == "DEBUG" else logging.WARNING)

@@ -24,6 +24,7 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (read timeouts)
+    drip: float = 0.0  # seconds between lines of the body (endless streams)
     content_type: str = "application/json"
 
     @classmethod
@@ -89,7 +90,13 @@ class ReplayServer:
                     for key, value in reply.headers.items():
                         self.send_header(key, value)
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    if reply.drip:
+                        for line in reply.body.splitlines(keepends=True):
+                            self.wfile.write(line)
+                            self.wfile.flush()
+                            time.sleep(reply.drip)
+                    else:
+                        self.wfile.write(reply.body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

@@ -62,6 +62,7 @@ def create_db_engine(url: str, *, settings: Settings | None = None) -> Engine:
         return sa.create_engine(
             url,
             pool_pre_ping=True,
+            hide_parameters=True,  # parameters can be secrets (stored API keys): never logged
             connect_args={
                 "connect_timeout": settings.db_connect_timeout,
                 "application_name": "stock-cli",
@@ -72,7 +73,8 @@ def create_db_engine(url: str, *, settings: Settings | None = None) -> Engine:
 
 
 def _sqlite_engine(url: str, *, busy_timeout: float) -> Engine:
-    engine = sa.create_engine(url, connect_args={"timeout": busy_timeout})
+    # hide_parameters: statement parameters can be secrets (stored API keys), never logged
+    engine = sa.create_engine(url, connect_args={"timeout": busy_timeout}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

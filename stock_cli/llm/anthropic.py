@@ -165,33 +165,44 @@ def parse_stream(events: Iterator[Any], *, platform: str = "anthropic") -> Itera
             error = data.get("error") if isinstance(data, dict) else None
             message = error.get("message") if isinstance(error, dict) else str(data)
             raise LLMError("bad_response", f"{platform}: {message}")
+        index = data.get("index", 0) if isinstance(data, dict) else 0
+        index = index if isinstance(index, int) else 0
         if kind == "message_start":
-            usage = (data.get("message") or {}).get("usage") or {}
-            input_tokens = usage.get("input_tokens")
+            usage = _dict(_dict(data.get("message")).get("usage"))
+            input_tokens = _int(usage.get("input_tokens"))
         elif kind == "content_block_start":
-            block = data.get("content_block") or {}
-            blocks[int(data.get("index", 0))] = _Block(
-                block.get("type", ""), block.get("id", ""), block.get("name", "")
+            started = _dict(data.get("content_block"))
+            blocks[index] = _Block(
+                _text(started.get("type")), _text(started.get("id")), _text(started.get("name"))
             )
-            if block.get("type") == "text" and block.get("text"):
-                yield TextDelta(block["text"])
+            if (
+                started.get("type") == "text"
+                and isinstance(started.get("text"), str)
+                and started["text"]
+            ):
+                yield TextDelta(started["text"])
         elif kind == "content_block_delta":
-            delta = data.get("delta") or {}
-            if delta.get("type") == "text_delta" and delta.get("text"):
+            delta = _dict(data.get("delta"))
+            if (
+                delta.get("type") == "text_delta"
+                and isinstance(delta.get("text"), str)
+                and delta["text"]
+            ):
                 yield TextDelta(delta["text"])
             elif delta.get("type") == "input_json_delta":
-                block = blocks.setdefault(int(data.get("index", 0)), _Block("tool_use"))
-                block.json += delta.get("partial_json") or ""
+                growing = blocks.setdefault(index, _Block("tool_use"))
+                piece = delta.get("partial_json")
+                growing.json += piece if isinstance(piece, str) else ""
         elif kind == "content_block_stop":
-            block = blocks.get(int(data.get("index", 0)))
-            if block is not None and block.kind == "tool_use":
-                block.done = True
-                arguments, error = parse_arguments(block.json)
-                yield ToolCall(block.id, block.name, arguments, block.json, error)
+            finished = blocks.get(index)
+            if finished is not None and finished.kind == "tool_use":
+                finished.done = True
+                arguments, error = parse_arguments(finished.json)
+                yield ToolCall(finished.id, finished.name, arguments, finished.json, error)
         elif kind == "message_delta":
-            stop_reason = (data.get("delta") or {}).get("stop_reason") or stop_reason
-            usage = data.get("usage") or {}
-            yield Usage(input_tokens, usage.get("output_tokens"))
+            reason = _dict(data.get("delta")).get("stop_reason")
+            stop_reason = reason if isinstance(reason, str) else stop_reason
+            yield Usage(input_tokens, _int(_dict(data.get("usage")).get("output_tokens")))
     for block in blocks.values():
         if block.kind == "tool_use" and not block.done:  # cut off before the block closed
             yield ToolCall(
@@ -224,3 +235,15 @@ def parse_message(doc: Any) -> Iterator[StreamEvent]:
     usage = doc.get("usage") or {}
     yield Usage(usage.get("input_tokens"), usage.get("output_tokens"))
     yield Finish(doc.get("stop_reason") or "end_turn")
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -167,24 +167,27 @@ def parse_stream(events: Iterator[Any], *, platform: str = "openai") -> Iterator
             raise LLMError("bad_response", f"{platform}: {message}")
         usage = chunk.get("usage")
         if isinstance(usage, dict):
-            yield Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
-        for choice in chunk.get("choices") or []:
+            yield Usage(_int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")))
+        for choice in _list(chunk.get("choices")):
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
-            delta = choice.get("delta") or {}
+            delta = _dict(choice.get("delta"))
             text = delta.get("content") or delta.get("refusal")
-            if text:
+            if isinstance(text, str) and text:
                 yield TextDelta(text)
-            for part in delta.get("tool_calls") or []:
-                call = pending.setdefault(int(part.get("index", 0)), _PendingCall())
-                call.id = part.get("id") or call.id
-                function = part.get("function") or {}
-                call.name = function.get("name") or call.name
+            for part in _list(delta.get("tool_calls")):
+                if not isinstance(part, dict):
+                    continue
+                index = part.get("index", 0)
+                call = pending.setdefault(index if isinstance(index, int) else 0, _PendingCall())
+                call.id = _text(part.get("id")) or call.id
+                function = _dict(part.get("function"))
+                call.name = _text(function.get("name")) or call.name
                 arguments = function.get("arguments")
                 if isinstance(arguments, str):
                     call.arguments += arguments
                     call.got_arguments = True
-            if choice.get("finish_reason"):
+            if isinstance(choice.get("finish_reason"), str):
                 finish = choice["finish_reason"]
     yield from _calls(pending)
     yield Finish(finish or ("tool_calls" if pending else "stop"))
@@ -220,3 +223,19 @@ def _calls(pending: dict[int, _PendingCall]) -> Iterator[ToolCall]:
         call = pending[index]
         arguments, error = parse_arguments(call.arguments)
         yield ToolCall(call.id or f"call_{index}", call.name, arguments, call.arguments, error)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

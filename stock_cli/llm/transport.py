@@ -109,9 +109,15 @@ def post(
 
 def iter_sse(response: httpx.Response, *, platform: str) -> Iterator[ServerSentEvent]:
     """Server-sent events of a response; a connection cut mid-stream is a network error."""
+    from stock_cli.config import get_settings
+
+    limit = get_settings().llm_timeout
+    deadline = time.monotonic() + limit
     decoder = SSEDecoder()
     try:
         for line in response.iter_lines():
+            if time.monotonic() > deadline:  # a server that streams forever
+                raise LLMError("network", f"{platform}: the answer took longer than {limit:g}s")
             event = decoder.decode(line[1:] if line.startswith(" ") else line)
             if event is not None:
                 yield event

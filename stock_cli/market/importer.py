@@ -77,13 +77,15 @@ def symbol_from_filename(path: Path) -> str:
 
 def parse_csv(text: str, *, symbol: str, fmt: str = "auto") -> ParsedFile:
     """Parse a CSV history; raises UsageError when the columns are not a known format."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     try:
         header = next(reader)
+        rows = [row for row in reader if row and any(cell.strip() for cell in row)]
     except StopIteration:
         raise UsageError("the file is empty") from None
+    except csv.Error as exc:
+        raise UsageError(f"malformed CSV near line {reader.line_num}: {exc}") from None
     names = [h.strip().lower().replace("_", " ") for h in header]
-    rows = [row for row in reader if row and any(cell.strip() for cell in row)]
     detected = _detect(names, rows) if fmt == "auto" else fmt
     if detected not in ("yahoo", "stockstats"):
         raise UsageError(f"unknown CSV format {fmt!r}: use yahoo, stockstats or auto")

@@ -127,10 +127,13 @@ def _csv_rows(body: bytes) -> list[dict[str, Any]]:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise bad_response(NAME, "the CSV answer is not UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "date" not in reader.fieldnames:
-        raise bad_response(NAME, "the CSV answer has no 'date' column")
-    return list(reader)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        if not reader.fieldnames or "date" not in reader.fieldnames:
+            raise bad_response(NAME, "the CSV answer has no 'date' column")
+        return list(reader)
+    except csv.Error as exc:
+        raise bad_response(NAME, f"malformed CSV: {exc}") from None
 
 
 def _date(value: Any) -> dt.date:

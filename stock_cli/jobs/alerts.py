@@ -21,7 +21,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from stock_cli.analysis.expr import parse_expression
-from stock_cli.db.models import AlertEvent, AlertRule, utcnow
+from stock_cli.db.job_models import AlertEvent, AlertRule
+from stock_cli.db.models import utcnow
 from stock_cli.errors import NotFoundError, UsageError
 from stock_cli.market.symbols import normalise_symbol
 

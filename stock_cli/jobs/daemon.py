@@ -28,7 +28,8 @@ from typing import Any, TextIO
 from sqlmodel import col, select
 
 from stock_cli.db.engine import get_engine, session_scope, sqlite_path
-from stock_cli.db.models import JobRun, Schedule, utcnow
+from stock_cli.db.job_models import JobRun, Schedule
+from stock_cli.db.models import utcnow
 from stock_cli.errors import StockError
 from stock_cli.jobs.runner import RunResult, due_schedules, finish, mark_abandoned_runs, run_job
 from stock_cli.jobs.schedules import DAYS, current_slot

@@ -15,17 +15,10 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from stock_cli.db.chat_models import ChatMessage, ChatSession
 from stock_cli.db.engine import get_engine, session_scope
-from stock_cli.db.models import (
-    ChatMessage,
-    ChatSession,
-    FetchBatch,
-    FetchResult,
-    FetchRun,
-    JobRun,
-    Schedule,
-    utcnow,
-)
+from stock_cli.db.job_models import FetchBatch, JobRun, Schedule
+from stock_cli.db.models import FetchResult, FetchRun, utcnow
 from stock_cli.errors import StockError
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from stock_cli.db.engine import session_scope
-from stock_cli.db.models import JobRun, Schedule, utcnow
+from stock_cli.db.job_models import JobRun, Schedule
+from stock_cli.db.models import utcnow
 from stock_cli.errors import StockError
 from stock_cli.jobs.kinds import KINDS
 from stock_cli.jobs.schedules import current_slot, get_schedule, period_seconds

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, select
 
-from stock_cli.db.models import JobRun, Schedule, utcnow
+from stock_cli.db.job_models import JobRun, Schedule
+from stock_cli.db.models import utcnow
 from stock_cli.errors import NotFoundError, UsageError
 
 JOB_KINDS = ("fetch", "alerts", "report", "prune")

@@ -16,8 +16,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from stock_cli.db.chat_models import ChatMessage, ChatSession
 from stock_cli.db.engine import session_scope
-from stock_cli.db.models import ChatMessage, ChatSession, utcnow
+from stock_cli.db.models import utcnow
 from stock_cli.errors import NotFoundError
 from stock_cli.llm.base import ChatPlatform, Finish, Message, TextDelta, ToolCall, Usage
 from stock_cli.llm.platforms import get_platform, open_platform

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from stock_cli.db.models import ChatMessage, ChatSession
+from stock_cli.db.chat_models import ChatMessage, ChatSession
 from stock_cli.errors import NotFoundError
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from stock_cli.config import MASK
-from stock_cli.db.models import LLMPlatform
+from stock_cli.db.chat_models import LLMPlatform
 from stock_cli.errors import ConfigError, NotFoundError, UsageError
 from stock_cli.llm.base import ChatPlatform
 

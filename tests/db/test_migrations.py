@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import stock_cli.db.models  # noqa: F401
+import stock_cli.db.all_models  # noqa: F401
 from stock_cli.db import migrate
 from stock_cli.db.engine import HEAD_REVISION, dispose_engines, get_engine
 from tests.conftest import StockRunner, run_stock

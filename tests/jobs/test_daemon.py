@@ -245,7 +245,7 @@ def test_fetch_batches_are_shared_with_skip_locked(
     cli: StockRunner, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from stock_cli.db.engine import session_scope
-    from stock_cli.db.models import FetchBatch
+    from stock_cli.db.job_models import FetchBatch
     from stock_cli.jobs import kinds
 
     monkeypatch.setenv("STOCK_DATABASE_URL", postgres_url)
@@ -255,7 +255,7 @@ def test_fetch_batches_are_shared_with_skip_locked(
 
     _reset_process_state()
     with session_scope(write=True) as session:
-        from stock_cli.db.models import JobRun
+        from stock_cli.db.job_models import JobRun
 
         run = JobRun(job="f", status="running")
         session.add(run)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from stock_cli.db.models import Schedule
+from stock_cli.db.job_models import Schedule
 from stock_cli.errors import UsageError
 from stock_cli.jobs.schedules import current_slot, next_occurrence, parse_days, parse_every
 from tests.conftest import StockRunner

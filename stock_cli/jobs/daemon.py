@@ -157,7 +157,7 @@ class Daemon:
             )
             self.retries.append((time.monotonic() + delay, retry))
             log.warning(
-                "%s failed; retry %d in %.0fs",
+                "%s failed; retry %d in %.1fs",
                 task.name,
                 task.attempt,
                 delay,
@@ -178,10 +178,14 @@ class Daemon:
                 self.tasks.put(entry[1])
             if self.reload_requested.is_set() or now - last_check > RELOAD_CHECK:
                 last_check = now
-                if self.reload_requested.is_set() or self._fingerprint() != self.fingerprint:
-                    self.reload_requested.clear()
-                    log.info("reloading the schedules")
-                    self.load()
+                try:
+                    if self.reload_requested.is_set() or self._fingerprint() != self.fingerprint:
+                        self.reload_requested.clear()
+                        log.info("reloading the schedules")
+                        self.load()
+                except StockError as exc:  # the database is away: keep going, look again later
+                    log.warning("cannot read the schedules: %s", exc.message)
+                    last_check = now + RELOAD_CHECK * 4
             self.stopping.wait(0.2)
         return self._shutdown(worker)
 

@@ -25,6 +25,7 @@ def test_mixed_processes_never_see_a_locked_database(
     cli.stock("import", str(bars / "SPY_2007-12-31_2017-12-29_yahoo.csv"))
     cli.stock("schedule", "add", "tick", "--job", "alerts", "--every", "1s")
     cli.stock("alert", "add", "SPY", "rsi_14 > 50", "--name", "spy", "--repeat")
+    cli.stock("watch", "add", "SPY", "--list", "busy")  # exists before add/rm race on it
     env = {**os.environ, "STOCK_DATABASE_URL": migrated, "STOCK_DAEMON_RETRY_DELAY": "0.5"}
     daemon = subprocess.Popen(
         [sys.executable, "-m", "stock_cli", "daemon", "--no-health"],

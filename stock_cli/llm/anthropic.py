@@ -23,7 +23,7 @@ from stock_cli.llm.base import (
     Usage,
     parse_arguments,
 )
-from stock_cli.llm.transport import iter_sse, make_client, post, read_json, sse_json
+from stock_cli.llm.transport import request_events, sse_json
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -75,43 +75,26 @@ class AnthropicPlatform:
     def stream(
         self, *, messages: list[Message], system: str, tools: list[ToolSpec]
     ) -> Iterator[StreamEvent]:
-        client = self.client or make_client()
-        try:
-            with post(
-                client,
-                self._url(),
-                body=self._request(messages, system, tools, True),
-                headers=self._headers(),
-                platform=self.name,
-                stream=True,
-            ) as response:
-                if "text/event-stream" not in response.headers.get(
-                    "content-type", "text/event-stream"
-                ):
-                    yield from parse_message(read_json(response, platform=self.name))
-                    return
-                yield from parse_stream(iter_sse(response, platform=self.name), platform=self.name)
-        finally:
-            if self.client is None:
-                client.close()
+        return self._events(messages, system, tools, stream=True)
 
     def complete(
         self, *, messages: list[Message], system: str, tools: list[ToolSpec]
     ) -> Iterator[StreamEvent]:
-        client = self.client or make_client()
-        try:
-            with post(
-                client,
-                self._url(),
-                body=self._request(messages, system, tools, False),
-                headers=self._headers(),
-                platform=self.name,
-                stream=False,
-            ) as response:
-                yield from parse_message(read_json(response, platform=self.name))
-        finally:
-            if self.client is None:
-                client.close()
+        return self._events(messages, system, tools, stream=False)
+
+    def _events(
+        self, messages: list[Message], system: str, tools: list[ToolSpec], *, stream: bool
+    ) -> Iterator[StreamEvent]:
+        return request_events(
+            client=self.client,
+            url=self._url(),
+            body=self._request(messages, system, tools, stream),
+            headers=self._headers(),
+            platform=self.name,
+            stream=stream,
+            parse_stream=parse_stream,
+            parse_json=parse_message,
+        )
 
 
 def to_wire(messages: list[Message]) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -105,6 +105,34 @@ def post(
         wait = delay if delay is not None else backoff * (2**attempt) * (0.5 + random.random() / 2)
         log.info("%s; retrying in %.2fs", error.message, wait)
         time.sleep(wait)
+
+
+def request_events(
+    *,
+    client: httpx.Client | None,
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    platform: str,
+    stream: bool,
+    parse_stream: Callable[..., Iterator[Any]],
+    parse_json: Callable[[Any], Iterator[Any]],
+) -> Iterator[Any]:
+    """One request's events: an SSE stream when the server streams, else the JSON body."""
+    own = client is None
+    active = client or make_client()
+    try:
+        with post(
+            active, url, body=body, headers=headers, platform=platform, stream=stream
+        ) as response:
+            kind = response.headers.get("content-type", "text/event-stream")
+            if stream and "text/event-stream" in kind:
+                yield from parse_stream(iter_sse(response, platform=platform), platform=platform)
+            else:
+                yield from parse_json(read_json(response, platform=platform))
+    finally:
+        if own:
+            active.close()
 
 
 def iter_sse(response: httpx.Response, *, platform: str) -> Iterator[ServerSentEvent]:

@@ -23,6 +23,7 @@ from stock_cli.errors import StockError
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 200
+BATCH_WAIT_LIMIT = 30 * 60.0  # seconds a fetch run waits for other daemons' batches
 
 
 @dataclass
@@ -64,19 +65,30 @@ class FetchJob:
         outcome = JobOutcome()
         while work_on_one_batch(only_run=run_id):
             pass
-        # other daemons may still hold batches of this run: wait for them to finish
+        # other daemons may still hold batches of this run: wait for them to finish, but not
+        # forever — a batch whose daemon died stays 'running' and is given up after a while
+        import time
+
+        give_up = time.monotonic() + BATCH_WAIT_LIMIT
         while True:
-            with session_scope() as session:
+            with session_scope(write=True) as session:
                 batches = session.exec(
                     select(FetchBatch).where(FetchBatch.job_run_id == run_id)
                 ).all()
+                abandon = time.monotonic() > give_up
+                for batch in batches:
+                    if abandon and batch.status in ("pending", "running"):
+                        batch.status, batch.error = (
+                            "failed",
+                            "abandoned: no worker finished it in time",
+                        )
+                        batch.failed = len(json.loads(batch.symbols))
+                        session.add(batch)
                 if all(b.status in ("done", "failed") for b in batches):
                     outcome.rows = sum(b.rows for b in batches)
                     outcome.failed = sum(b.failed for b in batches)
                     outcome.detail = f"{len(symbols)} symbols in {len(batches)} batch(es)"
                     return outcome
-            import time
-
             time.sleep(0.5)
 
 

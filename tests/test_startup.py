@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 
@@ -63,3 +64,27 @@ def test_data_command_does_not_import_network_or_numbers() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert "LOADED=\n" in result.stderr + "\n", result.stderr
+
+
+def test_main_builds_only_the_command_it_runs(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from stock_cli import cli
+    from stock_cli.cli import app as app_module
+
+    built: list[str | None] = []
+    real = app_module.create_app
+
+    def spy(only: str | None = None):  # type: ignore[no-untyped-def]
+        built.append(only)
+        return real(only)
+
+    monkeypatch.setattr(app_module, "create_app", spy)
+    for argv, expected in (
+        (["stock", "--db", "sqlite:///x.db", "-v", "watch", "--help"], "watch"),
+        (["stock", "--help"], None),
+        (["stock", "nosuch"], None),
+    ):
+        monkeypatch.setattr(sys, "argv", argv)
+        with contextlib.suppress(SystemExit):
+            cli.main()
+        assert built[-1] == expected
+    assert "Commands" in capsys.readouterr().out

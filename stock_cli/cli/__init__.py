@@ -13,6 +13,20 @@ def main() -> None:
 
         sys.stdout.write(f"stock-cli {__version__}\n")
         return
-    from stock_cli.cli.app import app
+    from stock_cli.cli.app import COMMANDS, create_app
 
-    app(prog_name="stock")
+    command = _command_name(sys.argv[1:])
+    create_app(only=command if command in COMMANDS else None)(prog_name="stock")
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The first word after the global options (`stock --db URL -v watch ls` → watch)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--db":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None

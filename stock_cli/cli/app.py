@@ -6,7 +6,8 @@ Sub-command modules are imported here, so they must stay cheap: every heavy impo
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -26,20 +27,22 @@ from stock_cli.cli import (
 from stock_cli.cli.common import StockCommand, StockGroup
 from stock_cli.options import options, set_cli_overrides
 
-app = typer.Typer(
-    name="stock",
-    help=(
-        "A local-first stock assistant: fetch daily prices into your own database, "
-        "analyse them, and ask questions about them.\n\n"
-        "Example: [bold]stock watch add AAPL 600519.SS[/bold]"
-    ),
-    cls=StockGroup,
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+
+def _typer() -> typer.Typer:
+    return typer.Typer(
+        name="stock",
+        help=(
+            "A local-first stock assistant: fetch daily prices into your own database, "
+            "analyse them, and ask questions about them.\n\n"
+            "Example: [bold]stock watch add AAPL 600519.SS[/bold]"
+        ),
+        cls=StockGroup,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode="rich",
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
 
 
 def _version(value: bool) -> None:
@@ -48,7 +51,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     db: Annotated[
         str | None,
@@ -73,20 +75,45 @@ def root(
     set_cli_overrides(database_url=db)
 
 
-app.command("fetch", cls=StockCommand)(fetch_cmd.fetch)
-app.command("import", cls=StockCommand)(import_cmd.import_)
-app.command("bars", cls=StockCommand)(bars_cmd.bars)
-app.command("symbols", cls=StockCommand)(bars_cmd.symbols)
-app.command("analyze", cls=StockCommand)(analyze_cmd.analyze)
-app.command("screen", cls=StockCommand)(analyze_cmd.screen)
-app.command("indicators", cls=StockCommand)(analyze_cmd.indicators)
-app.command("chat", cls=StockCommand)(chat_cmd.chat)
-app.add_typer(chat_cmd.app, name="conversations")
-app.add_typer(llm_cmd.app, name="llm")
-app.command("daemon", cls=StockCommand)(jobs_cmd.daemon)
-app.command("serve-health", cls=StockCommand)(jobs_cmd.serve_health)
-app.add_typer(jobs_cmd.schedule_app, name="schedule")
-app.add_typer(jobs_cmd.alert_app, name="alert")
-app.add_typer(watch_cmd.app, name="watch")
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(config_cmd.app, name="config")
+def _command(name: str, function: Callable[..., Any]) -> Callable[[typer.Typer], Any]:
+    return lambda app: app.command(name, cls=StockCommand)(function)
+
+
+def _group(name: str, group: typer.Typer) -> Callable[[typer.Typer], Any]:
+    return lambda app: app.add_typer(group, name=name)
+
+
+# Every top-level command, in --help order.
+COMMANDS: dict[str, Callable[[typer.Typer], Any]] = {
+    "fetch": _command("fetch", fetch_cmd.fetch),
+    "import": _command("import", import_cmd.import_),
+    "bars": _command("bars", bars_cmd.bars),
+    "symbols": _command("symbols", bars_cmd.symbols),
+    "analyze": _command("analyze", analyze_cmd.analyze),
+    "screen": _command("screen", analyze_cmd.screen),
+    "indicators": _command("indicators", analyze_cmd.indicators),
+    "chat": _command("chat", chat_cmd.chat),
+    "conversations": _group("conversations", chat_cmd.app),
+    "llm": _group("llm", llm_cmd.app),
+    "daemon": _command("daemon", jobs_cmd.daemon),
+    "serve-health": _command("serve-health", jobs_cmd.serve_health),
+    "schedule": _group("schedule", jobs_cmd.schedule_app),
+    "alert": _group("alert", jobs_cmd.alert_app),
+    "watch": _group("watch", watch_cmd.app),
+    "db": _group("db", db_cmd.app),
+    "config": _group("config", config_cmd.app),
+}
+
+
+def create_app(only: str | None = None) -> typer.Typer:
+    """The whole CLI, or — for a known command — a tree with just that command: Typer
+    builds every command's parameters on each run, so a run builds only what it uses."""
+    app = _typer()
+    app.callback()(root)
+    for name, register in COMMANDS.items():
+        if only is None or name == only:
+            register(app)
+    return app
+
+
+app = create_app()

@@ -137,7 +137,16 @@ def _plain_cell(value: Any) -> str:
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else ""
     plain = to_jsonable(value)
-    return "" if plain is None else str(plain)
+    return "" if plain is None else printable(str(plain))
+
+
+def printable(text: str) -> str:
+    """Control characters (terminal escape sequences…) shown as visible escapes."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 def format_cell(value: Any) -> str:
@@ -153,7 +162,7 @@ def format_cell(value: Any) -> str:
         return value.astimezone().strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
-    return escape(str(value))
+    return escape(printable(str(value)))
 
 
 def _plain_stderr() -> bool:

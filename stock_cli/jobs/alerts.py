@@ -106,6 +106,8 @@ def add_alert(
     parse_expression(expression)  # reject bad expressions now, with the position
     canonical = normalise_symbol(symbol)
     name = name or f"{canonical}: {expression}"[:64]
+    if not name.strip() or not name.isprintable() or len(name) > 64:
+        raise UsageError("--name takes up to 64 printable characters")
     if session.exec(select(AlertRule).where(AlertRule.name == name)).first() is not None:
         raise UsageError(f"an alert named {name!r} exists: choose another --name or remove it")
     rule = AlertRule(

@@ -225,13 +225,17 @@ async def _fetch_all(
     transport: Any,
 ) -> HttpStats:
     semaphore = asyncio.Semaphore(settings.fetch_concurrency)
+    # Downloaded but not yet stored histories wait for the one writer: bound them, so a
+    # slow database never lets thousands of responses pile up in memory.
+    in_flight = asyncio.Semaphore(settings.fetch_concurrency * 4)
 
     async with ProviderHttp(settings, transport=transport) as http:
 
         async def one(plan: FetchPlan) -> None:
-            async with semaphore:
-                outcome = await _download(http, plan)
-            result = await writer.submit(outcome)
+            async with in_flight:
+                async with semaphore:
+                    outcome = await _download(http, plan)
+                result = await writer.submit(outcome)
             results.append(result)
             if on_result is not None:
                 on_result(result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import signal
@@ -15,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import StockRunner
+from tests.replay import ReplayServer, Reply
 
 SYMBOLS = 8
 DAYS = 30_000  # 240,000 bars in all
@@ -107,3 +109,93 @@ def test_killed_fetch_run_is_marked_failed_on_the_next_start(
             "the process died before the run finished",
         )
     engine.dispose()
+
+
+def _chart(symbol: str, days: int) -> bytes:
+    start = dt.datetime(1990, 1, 2, 14, 30, tzinfo=dt.UTC)
+    stamps = [int((start + dt.timedelta(days=i)).timestamp()) for i in range(days)]
+    prices = [100.0 + (i % 50) for i in range(days)]
+    doc = {
+        "chart": {
+            "error": None,
+            "result": [
+                {
+                    "meta": {
+                        "currency": "USD",
+                        "symbol": symbol,
+                        "exchangeTimezoneName": "America/New_York",
+                    },
+                    "timestamp": stamps,
+                    "indicators": {
+                        "quote": [
+                            {
+                                "open": prices,
+                                "high": [p + 1 for p in prices],
+                                "low": [p - 1 for p in prices],
+                                "close": prices,
+                                "volume": [1000] * days,
+                            }
+                        ],
+                        "adjclose": [{"adjclose": prices}],
+                    },
+                }
+            ],
+        }
+    }
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", [0.0, 0.2])
+def test_kill_during_fetch(
+    cli: StockRunner, migrated: str, replay: ReplayServer, extra: float
+) -> None:
+    symbols = [f"K{i:02d}" for i in range(24)]
+    days = 12_000
+    for index, symbol in enumerate(symbols):
+        # later symbols answer later, so the kill lands while some are stored and others not
+        replay.add(
+            f"/v8/finance/chart/{symbol}", Reply(body=_chart(symbol, days), delay=0.05 * index)
+        )
+    env = {
+        **os.environ,
+        "STOCK_DATABASE_URL": migrated,
+        "STOCK_YAHOO_BASE_URL": replay.url,
+        "STOCK_FETCH_CONCURRENCY": "2",
+        "STOCK_RATE_LIMIT": "0",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "stock_cli",
+        "fetch",
+        *symbols,
+        "--start",
+        "1990-01-01",
+        "--end",
+        "2023-12-31",
+    ]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not _counts(migrated) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(extra)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    counts = _counts(migrated)
+    assert 0 < len(counts) < len(symbols)
+    assert all(count == days for count in counts.values()), counts
+    engine = sa.create_engine(migrated)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT status FROM fetch_run")).scalars().all() == ["running"]
+    engine.dispose()
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert _counts(migrated) == dict.fromkeys(symbols, days)
+    engine = sa.create_engine(migrated)
+    with engine.connect() as conn:  # the killed run is marked failed by the next start
+        statuses = conn.execute(sa.text("SELECT status FROM fetch_run ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert statuses == ["failed", "ok"]

@@ -32,7 +32,7 @@ from stock_cli.config import clear_settings_cache
 from stock_cli.db.engine import dispose_engines, get_engine, session_scope
 from stock_cli.db.migrate import upgrade
 from stock_cli.market.providers.base import RawBar
-from stock_cli.market.store import BarSet, store_bar_sets
+from stock_cli.market.store import PG_COPY_TYPES, BarSet, store_bar_sets
 
 DDL = """CREATE TABLE price_bar (
     instrument_id INTEGER NOT NULL, date DATE NOT NULL, open FLOAT NOT NULL,
@@ -123,20 +123,7 @@ def raw_postgres(url: str, schema: str, rows: list[tuple[object, ...]], *, upser
                     (sorted({r[0] for r in rows}),),
                 )
             with cursor.copy("COPY price_bar FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(
-                    [
-                        "int4",
-                        "date",
-                        "float8",
-                        "float8",
-                        "float8",
-                        "float8",
-                        "float8",
-                        "float8",
-                        "text",
-                        "timestamptz",
-                    ]
-                )
+                copy.set_types(PG_COPY_TYPES)
                 for row in rows:
                     copy.write_row(row)
         conn.commit()

@@ -99,7 +99,7 @@ def _single(a: SymbolAnalysis) -> None:
 
 
 def _many(results: list[SymbolAnalysis]) -> None:
-    from stock_cli.analysis.chart import sparkline
+    from stock_cli.cli.chart import sparkline
 
     names = list(results[0].indicators)
     columns = [
@@ -150,7 +150,7 @@ def _csv(results: list[SymbolAnalysis]) -> None:
 
 
 def print_chart(analysis: SymbolAnalysis, *, style: str) -> None:
-    from stock_cli.analysis.chart import price_chart
+    from stock_cli.cli.chart import price_chart
 
     series = analysis.series
     assert series is not None

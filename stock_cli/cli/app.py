@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from stock_cli import __version__
 from stock_cli.cli import (
@@ -24,7 +25,7 @@ from stock_cli.cli import (
     llm_cmd,
     watch_cmd,
 )
-from stock_cli.cli.common import StockCommand, StockGroup
+from stock_cli.cli.common import StockCommand
 from stock_cli.options import options, set_cli_overrides
 
 
@@ -36,7 +37,7 @@ def _typer() -> typer.Typer:
             "analyse them, and ask questions about them.\n\n"
             "Example: [bold]stock watch add AAPL 600519.SS[/bold]"
         ),
-        cls=StockGroup,
+        cls=TyperGroup,
         no_args_is_help=True,
         add_completion=False,
         rich_markup_mode="rich",

@@ -53,10 +53,6 @@ class StockCommand(TyperCommand):
             raise typer.Exit(EXIT_FAILURE) from None
 
 
-class StockGroup(TyperGroup):
-    pass
-
-
 def _log_traceback() -> None:
     if options.verbose:
         traceback.print_exc(file=sys.stderr)
@@ -79,7 +75,7 @@ def configure_logging() -> None:
 def new_app(help_text: str) -> typer.Typer:
     return typer.Typer(
         help=help_text,
-        cls=StockGroup,
+        cls=TyperGroup,
         no_args_is_help=True,
         add_completion=False,
         rich_markup_mode="rich",

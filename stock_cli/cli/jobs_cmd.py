@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from stock_cli.cli.common import JsonOption, StockCommand, new_app
-from stock_cli.errors import EXIT_FAILURE, EXIT_PARTIAL
 
 schedule_app = new_app(
     "Scheduled jobs the daemon runs. Example: [bold]stock schedule add nightly --job fetch "
@@ -191,7 +190,7 @@ def daemon(
 
 def _report(results: list, json_output: bool) -> None:  # type: ignore[type-arg]
     from stock_cli import output
-    from stock_cli.errors import StockError
+    from stock_cli.errors import PartialFailure, StockError
 
     if json_output:
         output.print_json({"runs": results})
@@ -201,15 +200,11 @@ def _report(results: list, json_output: bool) -> None:  # type: ignore[type-arg]
             columns,
             [(r.job, r.slot, r.status, r.rows, r.alerts, r.error or r.detail) for r in results],
         )
-    statuses = {r.status for r in results}
-    if "failed" in statuses:
-        error = StockError(f"{sum(r.status == 'failed' for r in results)} job(s) failed")
-        error.exit_code = EXIT_FAILURE
-        raise error
-    if "partial" in statuses:
-        error = StockError("some symbols failed")
-        error.exit_code = EXIT_PARTIAL
-        raise error
+    failed = sum(r.status == "failed" for r in results)
+    if failed:
+        raise StockError(f"{failed} job(s) failed")
+    if any(r.status == "partial" for r in results):
+        raise PartialFailure("some symbols failed")
 
 
 @alert_app.command("add", cls=StockCommand)

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import logging
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +19,7 @@ from stock_cli.db.engine import get_engine, session_scope
 from stock_cli.db.job_models import FetchBatch, JobRun, Schedule
 from stock_cli.db.models import FetchResult, FetchRun, utcnow
 from stock_cli.errors import StockError
+from stock_cli.processes import this_host
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 200
@@ -41,7 +41,7 @@ class JobKind(Protocol):
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{this_host()}:{os.getpid()}"
 
 
 class FetchJob:

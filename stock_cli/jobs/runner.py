@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import socket
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -22,6 +21,7 @@ from stock_cli.db.models import utcnow
 from stock_cli.errors import StockError
 from stock_cli.jobs.kinds import KINDS
 from stock_cli.jobs.schedules import current_slot, get_schedule, period_seconds
+from stock_cli.processes import died_here, this_host
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def claim(session: Session, *, schedule: Schedule, slot: str, attempt: int = 1) 
         "scheduled_for": _slot_time(slot),
         "started_at": utcnow(),
         "status": "running",
-        "host": socket.gethostname(),
+        "host": this_host(),
         "pid": os.getpid(),
         "rows": 0,
         "alerts": 0,
@@ -181,16 +181,9 @@ def due_schedules(session: Session, *, now: dt.datetime) -> list[tuple[str, str]
 
 def mark_abandoned_runs(session: Session) -> int:
     """Runs left 'running' by a dead process of this host are marked failed."""
-    from stock_cli.market.fetch import _alive
-
-    host, count = socket.gethostname(), 0
+    count = 0
     for run in session.exec(select(JobRun).where(JobRun.status == "running")).all():
-        if (
-            run.host == host
-            and run.pid is not None
-            and run.pid != os.getpid()
-            and not _alive(run.pid)
-        ):
+        if died_here(run.host, run.pid):
             run.status, run.error, run.finished_at = (
                 "failed",
                 "the daemon died during the run",

@@ -14,7 +14,6 @@ import datetime as dt
 import logging
 import os
 import queue
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from stock_cli.market.providers.base import PriceHistory
 from stock_cli.market.store import BarSet, store_bar_sets
 from stock_cli.market.symbols import market_of
 from stock_cli.market.validate import validate_bars
+from stock_cli.processes import died_here, this_host
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ def fetch_symbols(
             provider=provider,
             settings=settings,
         )
-        run = FetchRun(symbols=len(plans), host=socket.gethostname(), pid=os.getpid())
+        run = FetchRun(symbols=len(plans), host=this_host(), pid=os.getpid())
         session.add(run)
         session.flush()
         assert run.id is not None
@@ -447,22 +447,11 @@ def _finish_run(run_id: int, *, status: str, failed: int, interrupted: bool) -> 
 
 def recover_stale_runs(session: Session) -> int:
     """Mark runs left 'running' by a process of this host that no longer exists as failed."""
-    host = socket.gethostname()
     stale = 0
     for run in session.exec(select(FetchRun).where(FetchRun.status == "running")).all():
-        if run.host == host and run.pid is not None and not _alive(run.pid):
+        if died_here(run.host, run.pid):
             run.status = "failed"
             run.error = "the process died before the run finished"
             run.finished_at = utcnow()
             stale += 1
     return stale
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -32,7 +32,7 @@ _SQLITE_UPSERT = (
     "volume = excluded.volume, adj_close = excluded.adj_close, "
     "provider = excluded.provider, fetched_at = excluded.fetched_at"
 )
-_PG_COPY_TYPES = [
+PG_COPY_TYPES = [
     "int4",
     "date",
     "float8",
@@ -228,7 +228,7 @@ def _write_postgres(
                 (instrument_id, dates),
             )
         with cursor.copy(f"COPY price_bar ({_BAR_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(_PG_COPY_TYPES)
+            copy.set_types(PG_COPY_TYPES)
             for row in rows:
                 copy.write_row(row)
 

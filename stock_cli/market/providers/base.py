@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stock_cli.errors import ProviderError
@@ -70,6 +70,13 @@ class Provider(Protocol):
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
     ) -> PriceHistory: ...
+
+
+def with_adjusted_close(bars: list[RawBar], adjusted: list[RawBar]) -> list[RawBar]:
+    """Raw bars with the close of a separately fetched adjusted series, joined by date
+    (providers that return raw and adjusted prices in two answers)."""
+    closes = {bar.date: bar.close for bar in adjusted}
+    return [replace(bar, adj_close=closes.get(bar.date)) for bar in bars]
 
 
 def load_json(provider: str, body: bytes) -> Any:

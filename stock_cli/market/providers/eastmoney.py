@@ -20,6 +20,7 @@ from stock_cli.market.providers.base import (
     bad_response,
     load_json,
     number,
+    with_adjusted_close,
 )
 
 if TYPE_CHECKING:
@@ -62,13 +63,9 @@ class EastmoneyProvider:
             http.get(NAME, url, params={**params, "fqt": "1"}),
         )
         history = parse_klines(raw.body, symbol=symbol)
-        adjusted_close = {
-            bar.date: bar.close for bar in parse_klines(adjusted.body, symbol=symbol).bars
-        }
-        history.bars = [
-            RawBar(b.date, b.open, b.high, b.low, b.close, b.volume, adjusted_close.get(b.date))
-            for b in history.bars
-        ]
+        history.bars = with_adjusted_close(
+            history.bars, parse_klines(adjusted.body, symbol=symbol).bars
+        )
         return history
 
 

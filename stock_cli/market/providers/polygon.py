@@ -23,6 +23,7 @@ from stock_cli.market.providers.base import (
     bad_response,
     load_json,
     number,
+    with_adjusted_close,
 )
 
 if TYPE_CHECKING:
@@ -56,11 +57,9 @@ class PolygonProvider:
             http.get(NAME, url, params={**params, "adjusted": "true"}, headers=headers),
         )
         history = parse_aggs(raw.body, symbol=symbol)
-        adjusted_close = {b.date: b.close for b in parse_aggs(adjusted.body, symbol=symbol).bars}
-        history.bars = [
-            RawBar(b.date, b.open, b.high, b.low, b.close, b.volume, adjusted_close.get(b.date))
-            for b in history.bars
-        ]
+        history.bars = with_adjusted_close(
+            history.bars, parse_aggs(adjusted.body, symbol=symbol).bars
+        )
         return history
 
 

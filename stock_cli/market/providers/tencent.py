@@ -21,6 +21,7 @@ from stock_cli.market.providers.base import (
     bad_response,
     load_json,
     number,
+    with_adjusted_close,
 )
 
 if TYPE_CHECKING:
@@ -52,41 +53,29 @@ class TencentProvider:
         code = tencent_code(symbol)
         url = f"{http.settings.tencent_base_url.rstrip('/')}/appstock/app/fqkline/get"
         raw_bars: dict[dt.date, RawBar] = {}
-        adjusted: dict[dt.date, float] = {}
+        adjusted_bars: dict[dt.date, RawBar] = {}
         info = InstrumentInfo()
         window_start = start
         while window_start <= end:
             window_end = min(end, window_start + WINDOW)
+            param = f"{code},day,{window_start},{window_end},{MAX_BARS},"
             raw, qfq = await asyncio.gather(
-                http.get(
-                    NAME,
-                    url,
-                    params={"param": f"{code},day,{window_start},{window_end},{MAX_BARS},"},
-                ),
-                http.get(
-                    NAME,
-                    url,
-                    params={"param": f"{code},day,{window_start},{window_end},{MAX_BARS},qfq"},
-                ),
+                http.get(NAME, url, params={"param": param}),
+                http.get(NAME, url, params={"param": param + "qfq"}),
             )
-            for history, target in (
-                (parse_day_lines(raw.body, symbol=symbol, allow_empty=True), "raw"),
-                (parse_day_lines(qfq.body, symbol=symbol, allow_empty=True), "qfq"),
-            ):
-                if target == "raw":
-                    raw_bars.update((bar.date, bar) for bar in history.bars)
-                    info = history.info if history.info.name else info
-                else:
-                    adjusted.update((bar.date, bar.close) for bar in history.bars)
+            history = parse_day_lines(raw.body, symbol=symbol, allow_empty=True)
+            raw_bars.update((bar.date, bar) for bar in history.bars)
+            info = history.info if history.info.name else info
+            adjusted = parse_day_lines(qfq.body, symbol=symbol, allow_empty=True)
+            adjusted_bars.update((bar.date, bar) for bar in adjusted.bars)
             window_start = window_end + dt.timedelta(days=1)
         if not raw_bars:
             raise ProviderError(
                 "no_data", f"tencent: no bars for {symbol} in the range", provider=NAME
             )
-        bars = [
-            RawBar(b.date, b.open, b.high, b.low, b.close, b.volume, adjusted.get(b.date))
-            for _, b in sorted(raw_bars.items())
-        ]
+        bars = with_adjusted_close(
+            [raw_bars[day] for day in sorted(raw_bars)], list(adjusted_bars.values())
+        )
         return PriceHistory(symbol=symbol, provider=NAME, bars=bars, info=info)
 
 

@@ -192,3 +192,11 @@ def test_stockstats_float_dates_and_adjclose_sentinel(
         ("1999-11-11", 10.4, None),
         ("1999-11-12", 10.3, None),
     ]
+
+
+def test_reversed_date_range_is_a_usage_error(cli: StockRunner, migrated: str) -> None:
+    cli.stock("import", str(shared_data("bars", "AAPL_2004-08-19_2018-01-19_yahoo.csv")))
+    for command in ("bars", "analyze"):
+        result = cli.stock(command, "AAPL", "--start", "2017-01-01", "--end", "2016-01-01")
+        assert result.exit_code == 2, command
+        assert "--start 2017-01-01 is after --end 2016-01-01" in result.stderr

@@ -68,6 +68,8 @@ def load_series(
     """Series per symbol (symbols without bars are missing from the result or raise)."""
     if adjust not in ADJUSTMENTS:
         raise UsageError(f"--adjust must be one of {', '.join(ADJUSTMENTS)}")
+    if start and end and start > end:
+        raise UsageError(f"--start {start} is after --end {end}")
     wanted = [c for c in ("open", "high", "low", "close", "volume") if c in set(columns)]
     expressions = [_ADJUSTED_SQL[c] if adjust == "adjusted" else c for c in wanted]
     ids = instrument_ids(session, symbols)

@@ -62,6 +62,8 @@ def load_bars(
         raise UsageError(f"--adjust must be one of {', '.join(ADJUSTMENTS)}")
     if last is not None and last < 1:
         raise UsageError("--last must be at least 1")
+    if start and end and start > end:
+        raise UsageError(f"--start {start} is after --end {end}")
     instrument = get_instrument(session, symbol=symbol)
     if instrument is None:
         raise NotFoundError(

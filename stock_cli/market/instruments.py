@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from stock_cli.db.models import Instrument
-from stock_cli.market.symbols import market_of
 
 
 def get_instrument(session: Session, *, symbol: str) -> Instrument | None:
@@ -13,10 +12,16 @@ def get_instrument(session: Session, *, symbol: str) -> Instrument | None:
 
 
 def get_or_create_instrument(session: Session, *, symbol: str) -> Instrument:
-    """The instrument for a canonical symbol, created (with its market's time zone) if new."""
+    """The instrument for a canonical symbol, created (with its market's time zone) if new.
+
+    Creation goes through the bulk path's `ensure_instruments`, which tolerates another
+    process creating the same symbol at the same moment.
+    """
     instrument = get_instrument(session, symbol=symbol)
     if instrument is None:
-        instrument = Instrument(symbol=symbol, timezone=market_of(symbol).timezone)
-        session.add(instrument)
-        session.flush()
+        from stock_cli.market.store import ensure_instruments
+
+        ensure_instruments(session.connection(), infos={symbol: None})
+        instrument = get_instrument(session, symbol=symbol)
+        assert instrument is not None
     return instrument

@@ -145,8 +145,10 @@ def ensure_instruments(
     now = utcnow()
     missing = [s for s in symbols if s not in rows]
     if missing:
+        # ON CONFLICT DO NOTHING: another process may create the same symbol meanwhile
+        # (PostgreSQL does not serialise writers the way SQLite's BEGIN IMMEDIATE does).
         conn.execute(
-            table.insert(),
+            _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=["symbol"]),
             [
                 {
                     "symbol": s,
@@ -169,6 +171,16 @@ def ensure_instruments(
                 table.update().where(table.c.id == row.id).values(**values, updated_at=now)
             )
     return {symbol: rows[symbol].id for symbol in symbols}
+
+
+def _dialect_insert(conn: sa.Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def _info_values(info: InstrumentInfo | None) -> dict[str, str]:
@@ -237,14 +249,7 @@ def _store_actions(
     conn: sa.Connection, instrument_id: int, bar_set: BarSet, fetched_at: dt.datetime
 ) -> int:
     table = CorporateAction.__table__  # type: ignore[attr-defined]
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        insert: Any = pg_insert(table)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        insert = sqlite_insert(table)
+    insert = _dialect_insert(conn, table)
     rows = [
         {
             "instrument_id": instrument_id,

@@ -191,11 +191,14 @@ class ReportJob:
         if target.startswith(("http://", "https://")):
             import httpx
 
+            from stock_cli.tls import ssl_context
+
             response = httpx.post(
                 target,
                 content=dumps(document),
                 headers={"Content-Type": "application/json"},
                 timeout=30,
+                verify=ssl_context(),
             )
             if response.status_code >= 300:
                 raise StockError(f"the report webhook answered HTTP {response.status_code}")

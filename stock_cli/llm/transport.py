@@ -24,6 +24,7 @@ from httpx_sse import ServerSentEvent
 from httpx_sse._decoders import SSEDecoder
 
 from stock_cli.errors import LLMError
+from stock_cli.tls import ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def make_client() -> httpx.Client:
         write=30.0,
         pool=None,
     )
-    return httpx.Client(timeout=timeout, follow_redirects=True)
+    return httpx.Client(timeout=timeout, follow_redirects=True, verify=ssl_context())
 
 
 @contextmanager

@@ -20,6 +20,7 @@ import httpx
 
 from stock_cli.config import Settings
 from stock_cli.errors import ProviderError
+from stock_cli.tls import ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class ProviderHttp:
             transport=transport,
             follow_redirects=True,
             trust_env=True,
+            verify=ssl_context(),
         )
 
     async def __aenter__(self) -> ProviderHttp:

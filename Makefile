@@ -45,11 +45,12 @@ demo: install
 	$(STOCK) analyze AAPL NVDA SPY ORCL GOOG --indicators rsi:14
 	$(STOCK) screen "rsi_14 < 70 and close > sma_200"
 
+# Tests marked `long` (over a minute each) run when CI is set, or with `make test LONG=1`.
 test: install lint
-	$(BIN)/python -m pytest
+	$(if $(LONG),STOCK_TEST_LONG=1 )$(BIN)/python -m pytest
 
 reliability: install
-	$(BIN)/python -m pytest tests/reliability
+	STOCK_TEST_LONG=1 $(BIN)/python -m pytest tests/reliability
 
 lint: install
 	$(BIN)/ruff check $(SOURCES)

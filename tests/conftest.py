@@ -4,6 +4,10 @@ Every test runs in its own temporary folder with its own SQLite database (autous
 Tests that take the `db_url` fixture run twice: on SQLite and on PostgreSQL (a fresh
 schema per test in the server named by STOCK_TEST_POSTGRES_URL). In CI (CI=true) a
 missing PostgreSQL URL fails the run instead of skipping.
+
+Tests marked `long` take more than a minute each (the full-size crash, soak and memory
+tests): they run in CI, in `make reliability` and with STOCK_TEST_LONG=1, and are
+skipped by a plain local `make test`.
 """
 
 from __future__ import annotations
@@ -30,6 +34,22 @@ POSTGRES_URL = os.environ.get("STOCK_TEST_POSTGRES_URL")
 
 _SETTING_PREFIXES = ("STOCK_", "POSTGRES_")
 _SETTING_NAMES = {"DATABASE_URL", "ENVIRONMENT", "NO_COLOR"}
+
+
+def long_tests_enabled() -> bool:
+    return bool(os.environ.get("CI") or os.environ.get("STOCK_TEST_LONG"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if long_tests_enabled():
+        return
+    skip = pytest.mark.skip(
+        reason="long test (over a minute): runs in CI, in make reliability, or with "
+        "STOCK_TEST_LONG=1"
+    )
+    for item in items:
+        if "long" in item.keywords:
+            item.add_marker(skip)
 
 
 def _reset_process_state() -> None:

@@ -22,7 +22,7 @@ from stock_cli.llm.base import ToolSpec
 from stock_cli.output import to_jsonable
 
 MAX_RESULT_CHARS = 16_000
-MAX_BARS = 250
+MAX_BARS = 90  # ~165 characters a bar: the most that fits in MAX_RESULT_CHARS whole
 
 
 def list_symbols() -> dict[str, Any]:
@@ -61,7 +61,7 @@ def get_bars(
         symbol: ticker such as AAPL or 600519.SS
         start: first date, YYYY-MM-DD (optional)
         end: last date, YYYY-MM-DD (optional)
-        limit: at most this many of the latest bars in the range (capped at 250)
+        limit: at most this many of the latest bars in the range (capped at 90)
     """
     from stock_cli.db.engine import session_scope
     from stock_cli.market.bars import load_bars
@@ -290,16 +290,26 @@ def run_tool(
     except Exception as exc:  # a tool bug must not end the conversation
         return json.dumps({"error": f"{name} failed: {exc.__class__.__name__}: {exc}"}), True
     text = json.dumps(to_jsonable(result), ensure_ascii=False, allow_nan=False)
-    if len(text) > MAX_RESULT_CHARS:
-        text = json.dumps(
+    return (_truncated(text) if len(text) > MAX_RESULT_CHARS else text), False
+
+
+def _truncated(text: str) -> str:
+    """A JSON note carrying the start of `text`, at most MAX_RESULT_CHARS long in all."""
+    budget = MAX_RESULT_CHARS
+    while True:
+        capped = json.dumps(
             {
                 "truncated": True,
                 "note": f"the result was longer than {MAX_RESULT_CHARS} "
                 "characters; ask for less (a narrower range or fewer symbols)",
-                "partial": text[:MAX_RESULT_CHARS],
-            }
+                "partial": text[:budget],
+            },
+            ensure_ascii=False,
         )
-    return text, False
+        if len(capped) <= MAX_RESULT_CHARS:
+            return capped
+        # escaping (quotes, backslashes) makes the text longer: shrink in proportion
+        budget = max(0, int(budget * (MAX_RESULT_CHARS - 300) / len(capped)))
 
 
 def _date(value: str | None) -> dt.date | None:

@@ -1,0 +1,47 @@
+"""Chat tools: results are capped in size and never raise."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from stock_cli.llm import tools
+from tests.conftest import StockRunner, shared_data
+
+
+def _huge(symbol: str) -> dict[str, Any]:
+    """Returns far more than a model should read, full of characters JSON escapes."""
+    return {"symbol": symbol, "rows": [{"note": 'say "hi"\\n' * 20, "i": i} for i in range(5000)]}
+
+
+@pytest.mark.parametrize("tool", [_huge, lambda symbol: {"symbol": symbol, "quote": '"' * 40_000}])
+def test_an_oversized_result_is_cut_to_the_cap_and_stays_json(tool: Any) -> None:
+    text, is_error = tools.run_tool({"big": tool}, "big", {"symbol": "AAPL"})
+    assert not is_error
+    assert len(text) <= tools.MAX_RESULT_CHARS
+    doc = json.loads(text)
+    assert doc["truncated"] is True
+    assert "ask for less" in doc["note"]
+    assert len(doc["partial"]) > tools.MAX_RESULT_CHARS // 3  # as much as fits, not a stub
+
+
+def test_a_small_result_is_passed_whole() -> None:
+    text, _ = tools.run_tool({"small": lambda symbol: {"symbol": symbol}}, "small", {"symbol": "X"})
+    assert json.loads(text) == {"symbol": "X"}
+
+
+def test_get_bars_caps_the_number_of_bars_and_they_fit_whole(
+    cli: StockRunner, migrated: str
+) -> None:
+    cli.stock("import", str(shared_data("bars", "AAPL_2004-08-19_2018-01-19_yahoo.csv")))
+    text, is_error = tools.run_tool(
+        tools.available_tools(allow_fetch=False), "get_bars", {"symbol": "AAPL", "limit": 100_000}
+    )
+    assert not is_error
+    assert len(text) <= tools.MAX_RESULT_CHARS
+    doc = json.loads(text)  # the capped bars fit whole: not a truncated note
+    assert len(doc["bars"]) == tools.MAX_BARS
+    assert doc["bars"][-1]["date"] == "2018-01-19"
+    assert "narrower range" in doc["note"]

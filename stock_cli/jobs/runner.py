@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from stock_cli.db.engine import session_scope
 from stock_cli.db.job_models import JobRun, Schedule
 from stock_cli.db.models import utcnow
+from stock_cli.db.rows import dialect_insert
 from stock_cli.errors import StockError
 from stock_cli.jobs.kinds import KINDS
 from stock_cli.jobs.schedules import current_slot, get_schedule, period_seconds
@@ -54,16 +55,12 @@ def claim(session: Session, *, schedule: Schedule, slot: str, attempt: int = 1) 
         "rows": 0,
         "alerts": 0,
     }
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        statement = pg_insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = (
-            sqlite_insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
-        )
+    statement = (
+        dialect_insert(session.connection(), table)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
     return session.execute(statement).scalar()
 
 

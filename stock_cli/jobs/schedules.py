@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from stock_cli.db.job_models import JobRun, Schedule
 from stock_cli.db.models import utcnow
+from stock_cli.db.rows import insert_if_absent
 from stock_cli.errors import NotFoundError, UsageError
 
 JOB_KINDS = ("fetch", "alerts", "report", "prune")
@@ -156,8 +157,8 @@ def add_schedule(
         and session.exec(select(Schedule).where(Schedule.name == after)).first() is None
     ):
         raise NotFoundError(f"no schedule named {after!r} to run after")
-    existing = session.exec(select(Schedule).where(Schedule.name == name)).first()
-    schedule = existing or Schedule(name=name, job=job)
+    insert_if_absent(session, Schedule(name=name, job=job), key=("name",))
+    schedule = session.exec(select(Schedule).where(Schedule.name == name)).one()
     schedule.job, schedule.at_time, schedule.timezone = job, at, timezone
     schedule.days = ",".join(parse_days(days))
     schedule.every_seconds = parse_every(every) if every else None

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from stock_cli.config import MASK
 from stock_cli.db.chat_models import LLMPlatform
+from stock_cli.db.rows import insert_if_absent
 from stock_cli.errors import ConfigError, NotFoundError, UsageError
 from stock_cli.llm.base import ChatPlatform
 
@@ -86,7 +87,9 @@ def add_platform(
         )
     existing = session.exec(select(LLMPlatform).where(LLMPlatform.name == name)).first()
     first = session.exec(select(LLMPlatform)).first() is None
-    platform = existing or LLMPlatform(name=name, kind=kind, model=model)
+    if existing is None:  # another process may be adding it too
+        insert_if_absent(session, LLMPlatform(name=name, kind=kind, model=model), key=("name",))
+    platform = _get(session, name)
     platform.kind, platform.model, platform.base_url = kind, model, base_url
     platform.api_key_env, platform.api_key = api_key_env, api_key
     platform.options = json.dumps(options or {})

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from stock_cli.db.models import CorporateAction, Instrument, utcnow
+from stock_cli.db.rows import dialect_insert
 from stock_cli.market.providers.base import Action, InstrumentInfo, RawBar
 from stock_cli.market.symbols import market_of
 
@@ -148,7 +149,7 @@ def ensure_instruments(
         # ON CONFLICT DO NOTHING: another process may create the same symbol meanwhile
         # (PostgreSQL does not serialise writers the way SQLite's BEGIN IMMEDIATE does).
         conn.execute(
-            _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=["symbol"]),
+            dialect_insert(conn, table).on_conflict_do_nothing(index_elements=["symbol"]),
             [
                 {
                     "symbol": s,
@@ -171,16 +172,6 @@ def ensure_instruments(
                 table.update().where(table.c.id == row.id).values(**values, updated_at=now)
             )
     return {symbol: rows[symbol].id for symbol in symbols}
-
-
-def _dialect_insert(conn: sa.Connection, table: sa.Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
 
 
 def _info_values(info: InstrumentInfo | None) -> dict[str, str]:
@@ -249,7 +240,7 @@ def _store_actions(
     conn: sa.Connection, instrument_id: int, bar_set: BarSet, fetched_at: dt.datetime
 ) -> int:
     table = CorporateAction.__table__  # type: ignore[attr-defined]
-    insert = _dialect_insert(conn, table)
+    insert = dialect_insert(conn, table)
     rows = [
         {
             "instrument_id": instrument_id,

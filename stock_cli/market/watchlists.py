@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from stock_cli.db.models import Instrument, PriceBar, Watchlist, WatchlistMember
+from stock_cli.db.rows import insert_if_absent
 from stock_cli.errors import NotFoundError, UsageError
 from stock_cli.market.instruments import get_or_create_instrument
 
@@ -72,12 +73,10 @@ def add_to_watchlist(
 ) -> WatchChange:
     """Add canonical `symbols` to list `name`, creating the list and instruments as needed."""
     validate_list_name(name)
-    watchlist = _get_list(session, name)
-    created = watchlist is None
-    if watchlist is None:
-        watchlist = Watchlist(name=name)
-        session.add(watchlist)
-        session.flush()
+    created = False
+    if _get_list(session, name) is None:  # another process may be creating it too
+        created = insert_if_absent(session, Watchlist(name=name), key=("name",))
+    watchlist = _require_list(session, name)
     assert watchlist.id is not None
     present = set(
         session.exec(
@@ -93,9 +92,12 @@ def add_to_watchlist(
             continue
         instrument = get_or_create_instrument(session, symbol=symbol)
         assert instrument.id is not None
-        session.add(WatchlistMember(watchlist_id=watchlist.id, instrument_id=instrument.id))
+        member = WatchlistMember(watchlist_id=watchlist.id, instrument_id=instrument.id)
         present.add(symbol)
-        added.append(symbol)
+        if insert_if_absent(session, member, key=("watchlist_id", "instrument_id")):
+            added.append(symbol)
+        else:  # added by another process meanwhile
+            unchanged.append(symbol)
     session.flush()
     return WatchChange(watchlist=name, changed=added, unchanged=unchanged, created_list=created)
 

@@ -5,9 +5,9 @@ Tests that take the `db_url` fixture run twice: on SQLite and on PostgreSQL (a f
 schema per test in the server named by STOCK_TEST_POSTGRES_URL). In CI (CI=true) a
 missing PostgreSQL URL fails the run instead of skipping.
 
-Tests marked `long` take more than a minute each (the full-size crash, soak and memory
-tests): they run in CI, in `make reliability` and with STOCK_TEST_LONG=1, and are
-skipped by a plain local `make test`.
+Tests marked `long` are the full-size crash, soak and memory tests (over a minute each
+or together): they run in CI, in `make reliability` and with STOCK_TEST_LONG=1, and are
+skipped by a plain local `make test`, which runs their smaller `standin` versions.
 """
 
 from __future__ import annotations
@@ -41,15 +41,16 @@ def long_tests_enabled() -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long tests run only when enabled; their small stand-ins only when they do not."""
     if long_tests_enabled():
-        return
-    skip = pytest.mark.skip(
-        reason="long test (over a minute): runs in CI, in make reliability, or with "
-        "STOCK_TEST_LONG=1"
-    )
+        skipped, reason = "standin", "the full-size version of this test runs instead"
+    else:
+        skipped = "long"
+        reason = "long test (over a minute): runs in CI, in make reliability, or with "
+        reason += "STOCK_TEST_LONG=1"
     for item in items:
-        if "long" in item.keywords:
-            item.add_marker(skip)
+        if skipped in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def _reset_process_state() -> None:

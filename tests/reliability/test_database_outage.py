@@ -112,12 +112,13 @@ def test_daemon_survives_a_database_outage(
         "STOCK_DB_CONNECT_TIMEOUT": "2",
     }
     log = tmp_path / "daemon.log"
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "stock_cli", "daemon", "--health-port", str(health_port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("w"),
-    )
+    with log.open("w") as log_file:  # the daemon keeps its own copy of the handle
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "stock_cli", "daemon", "--health-port", str(health_port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
     ready = f"http://127.0.0.1:{health_port}/readyz"
     count = "SELECT count(*) FROM job_run WHERE job = 'tick' AND status = 'ok'"
 

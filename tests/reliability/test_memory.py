@@ -91,12 +91,13 @@ def test_fetch_of_2000_symbols_keeps_memory_flat(
     replay.add(r"/v8/finance/chart/M\d{4}", Reply(body=chart_body("M", FETCH_DAYS)))
     env = {**os.environ, "STOCK_DATABASE_URL": migrated, "STOCK_FETCH_CONCURRENCY": "8"}
     out, err = tmp_path / "fetch.out", tmp_path / "fetch.err"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stock_cli", "fetch", *symbols, *FETCH_RANGE, "--json"],
-        env=env,
-        stdout=out.open("w"),
-        stderr=err.open("w"),
-    )
+    with out.open("w") as stdout, err.open("w") as stderr:  # the child keeps its own copies
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "stock_cli", "fetch", *symbols, *FETCH_RANGE, "--json"],
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+        )
     samples: list[tuple[int, int]] = []  # (requests answered, resident kB)
     while proc.poll() is None:
         resident = _resident_kb(proc.pid)

@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import StockRunner
+from tests.reliability.together import run_together
 
 PROCESSES = 8
-
-
-def _all_at_once(commands: list[list[str]], env: dict[str, str]) -> list[str]:
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "stock_cli", *c],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for c in commands
-    ]
-    failures = []
-    for proc in procs:
-        _, stderr = proc.communicate(timeout=120)
-        if proc.returncode != 0:
-            failures.append(stderr.strip())
-    return failures
 
 
 @pytest.mark.slow
@@ -43,7 +23,7 @@ def test_creating_the_same_names_at_once(cli: StockRunner, migrated: str) -> Non
             ["llm", "add", "same", "--kind", "openai", "--model", f"m{i}", "--api-key-env", "K"],
             ["schedule", "add", "same", "--job", "alerts", "--every", f"{i + 1}m"],
         ]
-    assert _all_at_once(commands, env) == []
+    assert run_together(commands, env) == []
     engine = sa.create_engine(migrated)
     with engine.connect() as conn:
         members = conn.execute(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import StockRunner, shared_data
+from tests.conftest import StockRunner, free_port, shared_data
 from tests.replay import ReplayServer, Reply
 
 AAPL_FILE = ("providers", "yahoo", "chart_AAPL_1d_2020-08-31_2020-11-07_div_split_earn.json")
@@ -274,11 +274,8 @@ def test_no_retry_on_client_errors(cli: StockRunner, migrated: str, replay: Repl
 def test_connection_refused_is_network(
     cli: StockRunner, migrated: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("STOCK_YAHOO_BASE_URL", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("STOCK_HTTP_BACKOFF", "0.01")
     result = cli.stock("fetch", "AAPL", *RANGE, "--json")

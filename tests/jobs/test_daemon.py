@@ -8,14 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import StockRunner, run_stock, shared_data
+from tests.conftest import StockRunner, run_stock, shared_data, wait_until
 from tests.replay import ReplayServer, Reply
 
 
@@ -25,15 +25,6 @@ def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
         rows = [tuple(r) for r in conn.execute(sa.text(sql)).all()]
     engine.dispose()
     return rows
-
-
-def _wait(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for the daemon")
 
 
 class Daemons:
@@ -112,7 +103,7 @@ def test_runs_records_and_survives_a_failing_job(
     proc = daemons.start(migrated)
     ok = "SELECT count(*) FROM job_run WHERE job = 'tick' AND status = 'ok'"
     bad = "SELECT count(*) FROM job_run WHERE job = 'bad' AND status = 'failed'"
-    _wait(lambda: _rows(migrated, ok)[0][0] >= 3 and _rows(migrated, bad)[0][0] >= 3)
+    wait_until(lambda: _rows(migrated, ok)[0][0] >= 3 and _rows(migrated, bad)[0][0] >= 3)
     assert proc.poll() is None  # alive despite the failures
     retries = _rows(
         migrated, "SELECT count(*) FROM job_run WHERE job = 'bad' AND slot LIKE '%#retry%'"
@@ -139,7 +130,7 @@ def test_sigterm_during_a_job_stops_within_the_grace(
     proc = daemons.start(
         migrated, env={"STOCK_YAHOO_BASE_URL": replay.url, "STOCK_HTTP_READ_TIMEOUT": "60"}
     )
-    _wait(lambda: bool(replay.requests_to("/v8/finance/chart/AAPL")))
+    wait_until(lambda: bool(replay.requests_to("/v8/finance/chart/AAPL")))
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
@@ -151,10 +142,10 @@ def test_sigterm_during_a_job_stops_within_the_grace(
 
 def test_sighup_picks_up_a_new_schedule(cli: StockRunner, migrated: str, daemons: Daemons) -> None:
     proc = daemons.start(migrated)
-    _wait(lambda: "daemon started" in daemons.log())
+    wait_until(lambda: "daemon started" in daemons.log())
     cli.stock("schedule", "add", "late", "--job", "alerts", "--every", "1s")
     proc.send_signal(signal.SIGHUP)
-    _wait(
+    wait_until(
         lambda: _rows(migrated, "SELECT count(*) FROM job_run WHERE job = 'late'")[0][0] >= 1,
         timeout=10,
     )
@@ -209,7 +200,7 @@ def test_once_runs_what_is_due(cli: StockRunner, migrated: str, tmp_path: Path) 
 def test_sqlite_allows_one_daemon(cli: StockRunner, sqlite_url: str, daemons: Daemons) -> None:
     cli.stock("db", "upgrade")
     daemons.start(sqlite_url)
-    _wait(lambda: "daemon started" in daemons.log())
+    wait_until(lambda: "daemon started" in daemons.log())
     second = run_stock("daemon", "--no-health", env={"STOCK_DATABASE_URL": sqlite_url})
     assert second.returncode == 1
     assert "another stock daemon is running" in second.stderr
@@ -226,7 +217,7 @@ def test_two_daemons_run_each_slot_once(
     daemons.start(postgres_url)
     daemons.start(postgres_url)
     count = "SELECT count(*) FROM job_run WHERE job = 'tick'"
-    _wait(lambda: _rows(postgres_url, count)[0][0] >= 6)
+    wait_until(lambda: _rows(postgres_url, count)[0][0] >= 6)
     assert daemons.stop_all() == [0, 0]
     duplicates = _rows(
         postgres_url, "SELECT slot, count(*) FROM job_run GROUP BY slot HAVING count(*) > 1"

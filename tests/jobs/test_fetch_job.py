@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 import sqlalchemy as sa
@@ -12,15 +11,13 @@ from stock_cli.db.engine import session_scope
 from stock_cli.db.job_models import FetchBatch, JobRun
 from stock_cli.jobs import kinds
 from stock_cli.jobs.schedules import get_schedule
-from tests.conftest import StockRunner
+from tests.conftest import StockRunner, free_port
 
 
 def test_abandoned_batch_does_not_block_the_run(
     cli: StockRunner, migrated: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("STOCK_YAHOO_BASE_URL", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("STOCK_HTTP_RETRIES", "0")
     cli.stock("watch", "add", "AAPL", "--list", "w")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from stock_cli.health.server import HealthServer
-from tests.conftest import StockRunner, shared_data
+from tests.conftest import StockRunner, free_port, shared_data
 
 
 def _get(url: str, method: str = "GET") -> tuple[int, Any]:
@@ -89,9 +88,7 @@ def test_not_ready_when_schema_behind(cli: StockRunner, db_url: str, serve: Any)
 
 
 def test_not_ready_quickly_when_the_database_is_down(serve: Any) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     base = serve(f"postgresql+psycopg://postgres@127.0.0.1:{port}/none")
     started = time.monotonic()
     status, _doc = _get(f"{base}/readyz")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import StockRunner
+from tests.conftest import StockRunner, free_port, wait_until
 
 
 class Proxy:
@@ -82,15 +82,6 @@ def _status(url: str) -> int:
         return 0  # not listening yet
 
 
-def _wait(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.3)
-    raise AssertionError("timed out")
-
-
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_daemon_survives_a_database_outage(
@@ -102,9 +93,7 @@ def test_daemon_survives_a_database_outage(
     parsed = sa.make_url(postgres_url)
     proxy = Proxy((parsed.host or "127.0.0.1", parsed.port or 5432))
     via_proxy = parsed.set(port=proxy.port).render_as_string(hide_password=False)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        health_port = probe.getsockname()[1]
+    health_port = free_port()
     env = {
         **os.environ,
         "STOCK_DATABASE_URL": via_proxy,
@@ -130,15 +119,15 @@ def test_daemon_survives_a_database_outage(
         return value
 
     try:
-        _wait(lambda: _status(ready) == 200 and runs() >= 2)
+        wait_until(lambda: _status(ready) == 200 and runs() >= 2, timeout=30)
         proxy.cut()
-        _wait(lambda: _status(ready) == 503)
+        wait_until(lambda: _status(ready) == 503, timeout=30)
         time.sleep(3)  # jobs fail while the database is away
         assert daemon.poll() is None, log.read_text()
         before = runs()
         proxy.restore()
-        _wait(lambda: _status(ready) == 200)
-        _wait(lambda: runs() > before + 1)
+        wait_until(lambda: _status(ready) == 200, timeout=30)
+        wait_until(lambda: runs() > before + 1, timeout=30)
         assert daemon.poll() is None
     finally:
         daemon.send_signal(signal.SIGTERM)

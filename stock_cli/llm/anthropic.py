@@ -16,6 +16,7 @@ from stock_cli.errors import LLMError
 from stock_cli.llm.base import (
     Finish,
     Message,
+    SingleRequestPlatform,
     StreamEvent,
     TextDelta,
     ToolCall,
@@ -31,7 +32,7 @@ DEFAULT_MAX_TOKENS = 4096
 
 
 @dataclass
-class AnthropicPlatform:
+class AnthropicPlatform(SingleRequestPlatform):
     model: str
     api_key: str | None
     base_url: str = DEFAULT_BASE_URL
@@ -71,16 +72,6 @@ class AnthropicPlatform:
     def _url(self) -> str:
         base = self.base_url.rstrip("/")
         return f"{base}/messages" if base.endswith("/v1") else f"{base}/v1/messages"
-
-    def stream(
-        self, *, messages: list[Message], system: str, tools: list[ToolSpec]
-    ) -> Iterator[StreamEvent]:
-        return self._events(messages, system, tools, stream=True)
-
-    def complete(
-        self, *, messages: list[Message], system: str, tools: list[ToolSpec]
-    ) -> Iterator[StreamEvent]:
-        return self._events(messages, system, tools, stream=False)
 
     def _events(
         self, messages: list[Message], system: str, tools: list[ToolSpec], *, stream: bool

@@ -71,6 +71,26 @@ class ChatPlatform(Protocol):
     ) -> Iterator[StreamEvent]: ...
 
 
+class SingleRequestPlatform:
+    """`stream` and `complete` for a platform whose two modes are one HTTP request that
+    differs by a flag: a subclass implements `_events` once for both."""
+
+    def stream(
+        self, *, messages: list[Message], system: str, tools: list[ToolSpec]
+    ) -> Iterator[StreamEvent]:
+        return self._events(messages, system, tools, stream=True)
+
+    def complete(
+        self, *, messages: list[Message], system: str, tools: list[ToolSpec]
+    ) -> Iterator[StreamEvent]:
+        return self._events(messages, system, tools, stream=False)
+
+    def _events(
+        self, messages: list[Message], system: str, tools: list[ToolSpec], *, stream: bool
+    ) -> Iterator[StreamEvent]:
+        raise NotImplementedError
+
+
 def parse_arguments(raw: str | None) -> tuple[dict[str, Any] | None, str | None]:
     """Tool-call arguments as sent: "" or None mean no arguments; bad JSON is an error."""
     if raw is None or not raw.strip():

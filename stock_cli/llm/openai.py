@@ -19,6 +19,7 @@ from stock_cli.errors import LLMError
 from stock_cli.llm.base import (
     Finish,
     Message,
+    SingleRequestPlatform,
     StreamEvent,
     TextDelta,
     ToolCall,
@@ -40,7 +41,7 @@ class _PendingCall:
 
 
 @dataclass
-class OpenAIPlatform:
+class OpenAIPlatform(SingleRequestPlatform):
     model: str
     api_key: str | None
     base_url: str = DEFAULT_BASE_URL
@@ -78,16 +79,6 @@ class OpenAIPlatform:
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return headers
-
-    def stream(
-        self, *, messages: list[Message], system: str, tools: list[ToolSpec]
-    ) -> Iterator[StreamEvent]:
-        return self._events(messages, system, tools, stream=True)
-
-    def complete(
-        self, *, messages: list[Message], system: str, tools: list[ToolSpec]
-    ) -> Iterator[StreamEvent]:
-        return self._events(messages, system, tools, stream=False)
 
     def _events(
         self, messages: list[Message], system: str, tools: list[ToolSpec], *, stream: bool

@@ -22,11 +22,16 @@ from stock_cli.jobs.runner import RunResult
 from stock_cli.logs import setup_logging
 
 
-def resident_kb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def resident_kb(pid: int | str = "self") -> int | None:
+    """Resident set size of a process in kB; None once it has exited (or is a zombie)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    for line in status.splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    return None
 
 
 class CountingDaemon(Daemon):

@@ -89,16 +89,6 @@ def _write_histories(folder: Path, size: Size) -> list[Path]:
     return paths
 
 
-def _stored_symbols(url: str) -> int:
-    """Committed symbols: instruments are created in the same transaction as their bars."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(sa.text("SELECT count(*) FROM instrument")).scalar() or 0)
-    finally:
-        engine.dispose()
-
-
 def _counts(url: str) -> dict[str, int]:
     """Bars per symbol, after checking the database's integrity and constraints."""
     engine = sa.create_engine(url)
@@ -135,9 +125,16 @@ def _counts(url: str) -> dict[str, int]:
 
 def _kill_after(proc: subprocess.Popen[bytes], url: str, *, stored: int, extra: float) -> None:
     """SIGKILL once `stored` symbols are committed, `extra` seconds later."""
+    engine = sa.create_engine(url)
+
+    def committed() -> int:  # instruments are created in the same transaction as their bars
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM instrument")).scalar() or 0)
+
     deadline = time.monotonic() + 300
-    while _stored_symbols(url) < stored and proc.poll() is None and time.monotonic() < deadline:
+    while committed() < stored and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
+    engine.dispose()
     time.sleep(extra)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

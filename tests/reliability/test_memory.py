@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import ROOT, StockRunner, shared_data
 from tests.reliability.charts import chart_body
+from tests.reliability.daemon_memory_probe import resident_kb
 from tests.replay import ReplayServer, Reply
 
 MSFT = ("providers", "yahoo", "chart_MSFT_1d_2021-02-01_2022-01-31_div.json")
@@ -70,17 +71,6 @@ def test_daemon_memory_after_10000_runs_is_within_10_percent_of_after_100(
     assert late <= early * 1.10, (early, late)
 
 
-def _resident_kb(pid: int) -> int | None:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return None  # a zombie has no VmRSS
-
-
 @pytest.mark.slow
 def test_fetch_of_2000_symbols_keeps_memory_flat(
     cli: StockRunner, migrated: str, replay: ReplayServer, tmp_path: Path
@@ -100,7 +90,7 @@ def test_fetch_of_2000_symbols_keeps_memory_flat(
         )
     samples: list[tuple[int, int]] = []  # (requests answered, resident kB)
     while proc.poll() is None:
-        resident = _resident_kb(proc.pid)
+        resident = resident_kb(proc.pid)
         if resident is not None:
             samples.append((len(replay.requests), resident))
         time.sleep(0.02)

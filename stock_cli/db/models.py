@@ -11,11 +11,12 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from stock_cli import clock
 from stock_cli.db.types import UTCDateTime
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 def _ts(nullable: bool = False) -> sa.Column[dt.datetime]:
@@ -47,6 +48,16 @@ class PriceBar(SQLModel, table=True):
     """
 
     __tablename__ = "price_bar"
+    # The provisional bars are few (at most one per symbol): a partial index finds them
+    # without scanning the history.
+    __table_args__ = (
+        sa.Index(
+            "ix_price_bar_provisional",
+            "instrument_id",
+            sqlite_where=sa.text("provisional"),
+            postgresql_where=sa.text("provisional"),
+        ),
+    )
 
     instrument_id: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True))
     date: dt.date = Field(sa_column=sa.Column(sa.Date, primary_key=True))
@@ -58,6 +69,12 @@ class PriceBar(SQLModel, table=True):
     adj_close: float | None = Field(default=None, sa_column=sa.Column(sa.Float, nullable=True))
     provider: str = Field(max_length=32)
     fetched_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+    # The bar of a session that had not closed when it was fetched: replaced by the next
+    # fetch after the close, and left out of analysis and alerts unless asked for.
+    provisional: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()),
+    )
 
 
 class CorporateAction(SQLModel, table=True):
@@ -146,3 +163,23 @@ class FetchResult(SQLModel, table=True):
     last_date: dt.date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
     error_type: str | None = Field(default=None, max_length=32)
     error_message: str | None = None
+    # The stored history was downloaded again and replaced: why (split, dividend,
+    # overlap_changed), or None.
+    rebased: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    rebase_reason: str | None = Field(default=None, max_length=16)
+
+
+class MetricCounter(SQLModel, table=True):
+    """A cumulative total for /metrics that pruning never touches (counters never go down).
+
+    `labels` is the label set in a canonical form (`job=fetch,status=ok`); increments are
+    one atomic upsert, so concurrent daemons add up correctly.
+    """
+
+    __tablename__ = "metric_counter"
+
+    name: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    labels: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))
+    value: float = Field(default=0.0, sa_column=sa.Column(sa.Float, nullable=False))

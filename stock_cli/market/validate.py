@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from stock_cli import clock
 from stock_cli.market.providers.base import RawBar
 
 MAX_PRICE = 1e12
@@ -33,7 +34,7 @@ class ValidatedBars:
 
 
 def validate_bars(bars: list[RawBar], *, today: dt.date | None = None) -> ValidatedBars:
-    latest = (today or dt.date.today()) + dt.timedelta(days=2)
+    latest = (today or clock.today()) + dt.timedelta(days=2)
     by_date: dict[dt.date, RawBar] = {}
     rejected: list[Rejection] = []
     warnings: list[Rejection] = []
@@ -47,7 +48,7 @@ def validate_bars(bars: list[RawBar], *, today: dt.date | None = None) -> Valida
             warnings.append(
                 Rejection(bar.date, f"invalid adjusted close {adj!r}: stored without it")
             )
-            bar = RawBar(bar.date, bar.open, bar.high, bar.low, bar.close, bar.volume, None)
+            bar = replace(bar, adj_close=None)
         if bar.date in by_date:
             rejected.append(Rejection(bar.date, "duplicate date (the later row is kept)"))
         by_date[bar.date] = bar

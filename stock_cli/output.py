@@ -57,6 +57,13 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
+def whole(value: float | None) -> float | int | None:
+    """A volume as a whole number when it is one (share counts have no fraction)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
 def dumps(value: Any, *, indent: int | None = None) -> str:
     return json.dumps(to_jsonable(value), ensure_ascii=False, allow_nan=False, indent=indent)
 

@@ -11,6 +11,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,17 +47,22 @@ class Recorded:
         return json.loads(self.body)
 
 
+# A reply computed from the request's query (the time-travel tests answer from the state
+# of a simulated provider at the simulated time).
+Responder = Callable[[dict[str, list[str]]], Reply]
+
+
 @dataclass
 class _Route:
     pattern: re.Pattern[str]
     query: dict[str, str]
-    replies: list[Reply]
+    replies: list[Reply | Responder]
     hits: int = 0
 
-    def next_reply(self) -> Reply:
+    def next_reply(self, query: dict[str, list[str]]) -> Reply:
         reply = self.replies[min(self.hits, len(self.replies) - 1)]
         self.hits += 1
-        return reply
+        return reply if isinstance(reply, Reply) else reply(query)
 
 
 class ReplayServer:
@@ -115,10 +121,10 @@ class ReplayServer:
             if route.pattern.fullmatch(path) and all(
                 query.get(k, [None])[0] == v for k, v in route.query.items()
             ):
-                return route.next_reply()
+                return route.next_reply({**query, "_path": [path]})
         return None
 
-    def add(self, path: str, *replies: Reply, **query: str) -> _Route:
+    def add(self, path: str, *replies: Reply | Responder, **query: str) -> _Route:
         route = _Route(re.compile(path), query, list(replies))
         self.routes.insert(0, route)  # later routes take precedence
         return route

@@ -128,7 +128,9 @@ def test_bars_and_symbols(cli: StockRunner, migrated: str) -> None:
     csv_out = cli.stock(
         "bars", "AAPL", "--start", "2004-08-19", "--end", "2004-08-20", "--csv"
     ).stdout
-    assert csv_out.splitlines()[0] == "date,open,high,low,close,adj_close,volume,provider"
+    assert csv_out.splitlines()[0] == (
+        "date,open,high,low,close,adj_close,volume,provider,provisional"
+    )
     assert csv_out.splitlines()[1].startswith(
         "2004-08-19,2.250714,2.275714,2.168571,2.193571,1.966391,"
     )

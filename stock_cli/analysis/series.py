@@ -35,6 +35,8 @@ class PriceSeries:
     adjust: str
     dates: np.ndarray  # datetime64[D]
     columns: dict[str, np.ndarray]  # float64, oldest first
+    # The date of a provisional bar (session not closed) left out of this series.
+    skipped_provisional: dt.date | None = None
 
     def __len__(self) -> int:
         return len(self.dates)
@@ -64,8 +66,13 @@ def load_series(
     end: dt.date | None = None,
     bars: int | None = None,
     missing_ok: bool = False,
+    include_provisional: bool = False,
 ) -> dict[str, PriceSeries]:
-    """Series per symbol (symbols without bars are missing from the result or raise)."""
+    """Series per symbol (symbols without bars are missing from the result or raise).
+
+    Provisional bars (of a session that had not closed when fetched) are left out unless
+    `include_provisional`; each series says which one it skipped.
+    """
     if adjust not in ADJUSTMENTS:
         raise UsageError(f"--adjust must be one of {', '.join(ADJUSTMENTS)}")
     if start and end and start > end:
@@ -91,6 +98,9 @@ def load_series(
     if end:
         where.append(f"date <= {mark}")
         extra.append(end if postgres else end.isoformat())
+    skipped = {} if include_provisional else _provisional_dates(conn, ids, where[1:], extra)
+    if not include_provisional:
+        where.append("NOT provisional")
     order = "DESC" if bars else "ASC"
     # Dates come back as days since 1970-01-01: numbers convert to numpy in one call,
     # where date objects (PostgreSQL) or strings (SQLite) cost far more than the query.
@@ -128,7 +138,35 @@ def load_series(
                 columns={
                     name: np.ascontiguousarray(table[:, i + 1]) for i, name in enumerate(wanted)
                 },
+                skipped_provisional=skipped.get(ids[symbol]),
             )
     finally:
         cursor.close()
     return result
+
+
+def _provisional_dates(
+    conn: sa.Connection, ids: dict[str, int], where: list[str], params: list[object]
+) -> dict[int, dt.date]:
+    """Provisional bars of these instruments in the date range (found through the partial
+    index on provisional bars: no history is scanned)."""
+    if not ids:
+        return {}
+    postgres = conn.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    wanted = sorted(ids.values())
+    conditions = [f"instrument_id IN ({', '.join([mark] * len(wanted))})", "provisional", *where]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(
+            f"SELECT instrument_id, max(date) FROM price_bar WHERE {' AND '.join(conditions)} "
+            "GROUP BY instrument_id",
+            (*wanted, *params),
+        )
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return {
+        row[0]: row[1] if isinstance(row[1], dt.date) else dt.date.fromisoformat(row[1])
+        for row in rows
+    }

@@ -11,6 +11,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from stock_cli import clock
 from stock_cli.analysis.expr import Expression, parse_expression
 from stock_cli.analysis.indicators import (
     IndicatorSpec,
@@ -23,8 +24,8 @@ from stock_cli.analysis.series import PriceSeries, load_series
 from stock_cli.analysis.signals import Signal, find_signals
 from stock_cli.analysis.summary import Summary, summarize
 from stock_cli.errors import UsageError
+from stock_cli.market.calendar import is_stale
 
-STALE_BUSINESS_DAYS = 3
 SPARKLINE_BARS = 30
 
 
@@ -42,10 +43,7 @@ class SymbolAnalysis:
     rows: list[dict[str, object]] | None = None
     series: PriceSeries | None = field(default=None, repr=False)
     values: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-
-
-def is_stale(last_date: dt.date, today: dt.date) -> bool:
-    return int(np.busday_count(last_date, today)) > STALE_BUSINESS_DAYS
+    skipped_provisional: dt.date | None = field(default=None, repr=False)
 
 
 def analyze_symbols(
@@ -59,13 +57,22 @@ def analyze_symbols(
     last: int | None = None,
     risk_free_rate: float = 0.0,
     today: dt.date | None = None,
+    include_provisional: bool = False,
 ) -> list[SymbolAnalysis]:
-    """Summary, latest indicator values and recent signals of each symbol."""
+    """Summary, latest indicator values and recent signals of each symbol (final bars
+    only unless `include_provisional`)."""
     specs = parse_spec(spec)
     if last is not None and last < 1:
         raise UsageError("--last must be at least 1")
-    today = today or dt.date.today()
-    loaded = load_series(session, symbols=symbols, adjust=adjust, start=start, end=end)
+    today = today or clock.today()
+    loaded = load_series(
+        session,
+        symbols=symbols,
+        adjust=adjust,
+        start=start,
+        end=end,
+        include_provisional=include_provisional,
+    )
     results = []
     for symbol in symbols:
         series = loaded[symbol]
@@ -76,7 +83,7 @@ def analyze_symbols(
             symbol=symbol,
             adjust=adjust,
             last_date=series.last_date,  # type: ignore[arg-type]
-            stale=is_stale(series.last_date, today),  # type: ignore[arg-type]
+            stale=is_stale(symbol, series.last_date, today),  # type: ignore[arg-type]
             bars=len(series),
             summary=summarize(
                 series.dates,
@@ -91,6 +98,7 @@ def analyze_symbols(
             sparkline=[float(v) for v in columns["close"][-SPARKLINE_BARS:]],
             series=series,
             values=values,
+            skipped_provisional=series.skipped_provisional,
         )
         if last:
             analysis.rows = table_rows(series, values, last)
@@ -140,6 +148,7 @@ class ScreenResult:
     bars_read: int
     read_seconds: float
     compute_seconds: float
+    skipped_provisional: dict[str, dt.date] = field(default_factory=dict)
 
 
 def screen_symbols(
@@ -149,6 +158,7 @@ def screen_symbols(
     symbols: list[str] | None,
     adjust: str = "adjusted",
     today: dt.date | None = None,
+    include_provisional: bool = False,
 ) -> ScreenResult:
     """Symbols whose latest bar satisfies `expression` (all stored symbols when None).
 
@@ -156,7 +166,7 @@ def screen_symbols(
     every indicator to equal its full-history value at the last bar (see history_needed).
     """
     parsed = parse_expression(expression)
-    today = today or dt.date.today()
+    today = today or clock.today()
     if symbols is None:
         symbols = list(
             session.execute(
@@ -167,7 +177,13 @@ def screen_symbols(
             ).scalars()
         )
     started = time.perf_counter()
-    evaluated = evaluate_expression(session, parsed=parsed, symbols=symbols, adjust=adjust)
+    evaluated = evaluate_expression(
+        session,
+        parsed=parsed,
+        symbols=symbols,
+        adjust=adjust,
+        include_provisional=include_provisional,
+    )
     read_seconds = evaluated.read_seconds
     matches = []
     names = sorted(parsed.columns) + [name for _, _, name in parsed.indicators]
@@ -177,7 +193,7 @@ def screen_symbols(
                 ScreenMatch(
                     symbol=symbol,
                     last_date=series.last_date,  # type: ignore[arg-type]
-                    stale=is_stale(series.last_date, today),  # type: ignore[arg-type]
+                    stale=is_stale(symbol, series.last_date, today),  # type: ignore[arg-type]
                     values={name: _number(values[name][-1]) for name in names},
                 )
             )
@@ -191,6 +207,11 @@ def screen_symbols(
         bars_read=sum(len(s) for s, _, _ in loaded.values()),
         read_seconds=read_seconds,
         compute_seconds=time.perf_counter() - started - read_seconds,
+        skipped_provisional={
+            symbol: series.skipped_provisional
+            for symbol, (series, _, _) in loaded.items()
+            if series.skipped_provisional is not None
+        },
     )
 
 
@@ -201,7 +222,12 @@ class Evaluation:
 
 
 def evaluate_expression(
-    session: Session, *, parsed: Expression, symbols: list[str], adjust: str = "adjusted"
+    session: Session,
+    *,
+    parsed: Expression,
+    symbols: list[str],
+    adjust: str = "adjusted",
+    include_provisional: bool = False,
 ) -> Evaluation:
     """Evaluate a parsed expression over each symbol's recent bars (screens and alerts).
 
@@ -223,6 +249,7 @@ def evaluate_expression(
         columns=columns or {"close"},
         bars=bars,
         missing_ok=True,
+        include_provisional=include_provisional,
     )
     read_seconds = time.perf_counter() - started
     results = {}

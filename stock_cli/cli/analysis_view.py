@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import shutil
+from collections.abc import Mapping
 from typing import Any
 
 from stock_cli import output
@@ -29,6 +31,15 @@ def analysis_document(analysis: SymbolAnalysis) -> dict[str, Any]:
     if analysis.rows is not None:
         doc["rows"] = analysis.rows
     return doc
+
+
+def warn_provisional(skipped: Mapping[str, dt.date | None]) -> None:
+    for symbol, day in skipped.items():
+        if day is not None:
+            output.warn(
+                f"{symbol}: left out the provisional bar of {day} (its session had not closed "
+                "when it was fetched); --include-provisional uses it"
+            )
 
 
 def warn_stale(results: list[SymbolAnalysis]) -> None:

@@ -10,6 +10,13 @@ import typer
 from stock_cli.cli.common import JsonOption
 
 AdjustOption = Annotated[str, typer.Option("--adjust", help="adjusted (default) or none.")]
+ProvisionalOption = Annotated[
+    bool,
+    typer.Option(
+        "--include-provisional",
+        help="Also use a bar whose session has not closed yet (left out by default).",
+    ),
+]
 
 
 def analyze(
@@ -43,6 +50,7 @@ def analyze(
         bool, typer.Option("--chart", help="Draw a price chart in the terminal.")
     ] = False,
     chart_style: Annotated[str, typer.Option("--chart-style", help="candles or line.")] = "candles",
+    include_provisional: ProvisionalOption = False,
 ) -> None:
     """Where does a stock stand? Summary, indicators and recent signals.
 
@@ -51,7 +59,12 @@ def analyze(
     from stock_cli import output
     from stock_cli.analysis.indicators import DEFAULT_SPEC
     from stock_cli.analysis.service import analyze_symbols
-    from stock_cli.cli.analysis_view import analysis_document, render_analysis, warn_stale
+    from stock_cli.cli.analysis_view import (
+        analysis_document,
+        render_analysis,
+        warn_provisional,
+        warn_stale,
+    )
     from stock_cli.config import get_settings
     from stock_cli.db.engine import session_scope
     from stock_cli.market.symbols import normalise_symbols
@@ -66,8 +79,10 @@ def analyze(
             end=end.date() if end else None,
             last=last,
             risk_free_rate=get_settings().risk_free_rate if risk_free is None else risk_free,
+            include_provisional=include_provisional,
         )
     warn_stale(results)
+    warn_provisional({a.symbol: a.skipped_provisional for a in results})
     if json_output:
         docs = [analysis_document(a) for a in results]
         output.print_json(docs[0] if len(docs) == 1 else docs)
@@ -87,6 +102,7 @@ def screen(
     ] = None,
     adjust: AdjustOption = "adjusted",
     json_output: JsonOption = False,
+    include_provisional: ProvisionalOption = False,
 ) -> None:
     """Keep the symbols whose latest bar satisfies an expression.
 
@@ -94,7 +110,7 @@ def screen(
     """
     from stock_cli import output
     from stock_cli.analysis.service import screen_symbols
-    from stock_cli.cli.analysis_view import render_screen
+    from stock_cli.cli.analysis_view import render_screen, warn_provisional
     from stock_cli.db.engine import session_scope
     from stock_cli.market.watchlists import resolve_symbols
 
@@ -104,7 +120,14 @@ def screen(
             if symbols or list_name
             else None
         )
-        result = screen_symbols(session, expression=expression, symbols=chosen, adjust=adjust)
+        result = screen_symbols(
+            session,
+            expression=expression,
+            symbols=chosen,
+            adjust=adjust,
+            include_provisional=include_provisional,
+        )
+    warn_provisional(result.skipped_provisional)
     if json_output:
         output.print_json(
             {

@@ -45,13 +45,17 @@ def bars(
         )
     names = ["date", "open", "high", "low", "close", "adj_close", "volume", "provider"]
     rows = [
-        (b.date, b.open, b.high, b.low, b.close, b.adj_close, b.volume, b.provider)
+        (b.date, b.open, b.high, b.low, b.close, b.adj_close, output.whole(b.volume), b.provider)
         for b in result.bars
     ]
     if json_output:
-        output.print_json({"symbol": result.symbol, "adjust": result.adjust, "bars": result.bars})
+        docs = [{**output.to_jsonable(b), "volume": output.whole(b.volume)} for b in result.bars]
+        output.print_json({"symbol": result.symbol, "adjust": result.adjust, "bars": docs})
     elif csv_output:
-        output.print_csv(names, rows)
+        flags = [b.provisional for b in result.bars]
+        output.print_csv(
+            [*names, "provisional"], [(*r, f) for r, f in zip(rows, flags, strict=True)]
+        )
     else:
         columns = [
             output.Column(
@@ -60,9 +64,14 @@ def bars(
             )
             for n in names
         ]
-        output.print_table(
-            columns, rows, title=f"{result.symbol} ({len(rows)} bars, {result.adjust})"
-        )
+        marked = [
+            (f"{r[0]} *" if b.provisional else r[0], *r[1:])
+            for r, b in zip(rows, result.bars, strict=True)
+        ]
+        title = f"{result.symbol} ({len(rows)} bars, {result.adjust})"
+        if any(b.provisional for b in result.bars):
+            title += " — * provisional: the session had not closed when it was fetched"
+        output.print_table(columns, marked, title=title)
 
 
 def symbols(json_output: JsonOption = False) -> None:

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # The newest migration in migrations/versions. Kept here so that the schema check at
 # start-up is one SELECT, without importing Alembic; tests assert it equals Alembic's head.
-HEAD_REVISION = "0003_jobs"
+HEAD_REVISION = "0004_store_over_time"
 
 _engines: dict[str, Engine] = {}
 _checked: set[str] = set()
@@ -92,7 +92,10 @@ def _sqlite_engine(url: str, *, busy_timeout: float) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # no transaction: VACUUM and friends refuse to run inside one
+        immediate = options.get("sqlite_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

@@ -76,7 +76,10 @@ def get_bars(
             end=_date(end),
             last=capped,
         )
-    doc: dict[str, Any] = {"symbol": result.symbol, "bars": [asdict(b) for b in result.bars]}
+    # "provisional" only where it is true: a bar of a session still open. Leaving the
+    # flag off final bars keeps 90 bars within the result cap.
+    bars = [{k: v for k, v in asdict(b).items() if k != "provisional" or v} for b in result.bars]
+    doc: dict[str, Any] = {"symbol": result.symbol, "bars": bars}
     if int(limit) > MAX_BARS:
         doc["note"] = f"capped at the latest {MAX_BARS} bars; ask for a narrower range"
     return doc

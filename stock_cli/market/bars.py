@@ -25,6 +25,7 @@ class StoredBar:
     volume: float
     adj_close: float | None
     provider: str
+    provisional: bool = False  # its session had not closed when it was fetched
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def load_bars(
         col(PriceBar.volume),
         col(PriceBar.adj_close),
         col(PriceBar.provider),
+        col(PriceBar.provisional),
     ).where(col(PriceBar.instrument_id) == instrument.id)
     if start:
         query = query.where(col(PriceBar.date) >= start)
@@ -87,7 +89,10 @@ def load_bars(
         query = query.order_by(col(PriceBar.date).desc()).limit(last)
     else:
         query = query.order_by(col(PriceBar.date))
-    bars = [StoredBar(*row) for row in session.execute(query).all()]
+    bars = [
+        StoredBar(*row[:8], provisional=bool(row[8]))  # type: ignore[misc]
+        for row in session.execute(query).all()
+    ]
     if not bars and start is None and end is None:
         raise NotFoundError(
             f"no stored bars for {symbol}", hint=f"run `stock fetch {symbol}` or `stock import`"
@@ -112,6 +117,7 @@ def _adjusted(bar: StoredBar) -> StoredBar:
         bar.volume,
         bar.adj_close,
         bar.provider,
+        bar.provisional,
     )
 
 

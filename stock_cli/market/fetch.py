@@ -17,19 +17,22 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from stock_cli import clock
 from stock_cli.config import Settings, get_settings
+from stock_cli.db.counters import increment
 from stock_cli.db.engine import get_engine, session_scope
 from stock_cli.db.models import FetchResult, FetchRun, Instrument, PriceBar, utcnow
 from stock_cli.errors import ProviderError, StockError, UsageError
+from stock_cli.market.calendar import exchange_of, is_provisional
 from stock_cli.market.http import HttpStats, ProviderHttp
 from stock_cli.market.providers import PROVIDERS, get_provider
-from stock_cli.market.providers.base import PriceHistory
+from stock_cli.market.providers.base import PriceHistory, RawBar
 from stock_cli.market.store import BarSet, store_bar_sets
 from stock_cli.market.symbols import market_of
 from stock_cli.market.validate import validate_bars
@@ -52,6 +55,9 @@ class SymbolResult:
     first_date: dt.date | None = None
     last_date: dt.date | None = None
     error: dict[str, str] | None = None
+    rebased: bool = False
+    rebase_reason: str | None = None  # "split" | "dividend" | "overlap_changed"
+    provisional: int = 0  # bars stored as provisional (their session had not closed)
 
     @property
     def failed(self) -> bool:
@@ -73,12 +79,28 @@ class FetchReport:
 
 
 @dataclass(frozen=True)
+class StoredRange:
+    """What the store holds for a symbol before an incremental download: enough to tell
+    whether the provider's basis changed since (see `rebase_reason`)."""
+
+    first_date: dt.date
+    last_date: dt.date
+    # Final (not provisional) bars inside the download's range: date → (close, adj_close).
+    overlap: dict[dt.date, tuple[float, float | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class FetchPlan:
     symbol: str
     start: dt.date
     end: dt.date
     chain: tuple[str, ...]
-    has_bars: bool
+    stored: StoredRange | None = None
+    check_basis: bool = True  # False for --full: the whole range is downloaded anyway
+
+    @property
+    def has_bars(self) -> bool:
+        return self.stored is not None
 
 
 @dataclass
@@ -87,6 +109,40 @@ class _Outcome:
     history: PriceHistory | None = None
     error: ProviderError | None = None
     tried: list[str] = field(default_factory=list)
+    rebase: str | None = None  # why the whole stored range was downloaded again
+    # Every provider that failed on the way, with its error kind (for the metrics).
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+# Two closes differ when they are further apart than rounding can explain: 0.01 %.
+# A smaller dividend is still seen through the provider's dividend event.
+REBASE_TOLERANCE = 1e-4
+
+
+def _differs(old: float | None, new: float | None) -> bool:
+    if old is None or new is None:
+        return False  # a missing adjusted close is a data gap, not a change of basis
+    return abs(new - old) > REBASE_TOLERANCE * max(abs(old), abs(new))
+
+
+def rebase_reason(stored: StoredRange, history: PriceHistory) -> str | None:
+    """Why the stored history is no longer on the provider's basis, or None.
+
+    A split or dividend dated after the last stored bar rescales (split: every price;
+    dividend: every adjusted close) the bars before it, so the stored ones are stale.
+    A forward-adjusted (前复权) or adjusted series without events shows it in the
+    overlap: stored closes that the provider now reports differently.
+    """
+    new_actions = {a.kind for a in history.actions if a.date > stored.last_date}
+    if "split" in new_actions:
+        return "split"
+    if "dividend" in new_actions:
+        return "dividend"
+    for bar in history.bars:
+        old = stored.overlap.get(bar.date)
+        if old is not None and (_differs(old[0], bar.close) or _differs(old[1], bar.adj_close)):
+            return "overlap_changed"
+    return None
 
 
 def provider_chain(
@@ -121,38 +177,83 @@ def plan_fetch(
     today: dt.date | None = None,
 ) -> list[FetchPlan]:
     """Per symbol: the date range (incremental from the last stored bar) and providers."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     end = end or today
     if start and start > end:
         raise UsageError(f"--start {start} is after --end {end}")
-    last = dict(
-        session.execute(
-            sa.select(col(Instrument.symbol), sa.func.max(col(PriceBar.date)))
+    ranges = {
+        row[0]: (_as_date(row[1]), _as_date(row[2]))
+        for row in session.execute(
+            sa.select(
+                col(Instrument.symbol),
+                sa.func.min(col(PriceBar.date)),
+                sa.func.max(col(PriceBar.date)),
+            )
             .join(PriceBar, col(PriceBar.instrument_id) == col(Instrument.id))
             .where(col(Instrument.symbol).in_(symbols))
             .group_by(col(Instrument.symbol))
         ).all()
-    )
+    }
     default_start = dt.date(today.year - settings.history_years, today.month, min(today.day, 28))
-    plans = []
+    begins: dict[str, dt.date] = {}
     for symbol in symbols:
-        last_date = last.get(symbol)
+        stored = ranges.get(symbol)
         if start is not None:
             begin = start
-        elif full or last_date is None:
+        elif full or stored is None:
             begin = default_start
         else:
-            begin = last_date - dt.timedelta(days=settings.fetch_overlap_days)
-        plans.append(
-            FetchPlan(
-                symbol=symbol,
-                start=min(begin, end),
-                end=end,
-                chain=provider_chain(symbol, settings, forced=provider),
-                has_bars=last_date is not None,
-            )
+            begin = stored[1] - dt.timedelta(days=settings.fetch_overlap_days)
+        begins[symbol] = min(begin, end)
+    check = [s for s in symbols if s in ranges and not full]
+    overlaps = _overlap_bars(session, begins={s: begins[s] for s in check}, end=end)
+    return [
+        FetchPlan(
+            symbol=symbol,
+            start=begins[symbol],
+            end=end,
+            chain=provider_chain(symbol, settings, forced=provider),
+            stored=StoredRange(*ranges[symbol], overlaps.get(symbol, {}))
+            if symbol in ranges
+            else None,
+            check_basis=not full,
         )
-    return plans
+        for symbol in symbols
+    ]
+
+
+def _overlap_bars(
+    session: Session, *, begins: dict[str, dt.date], end: dt.date
+) -> dict[str, dict[dt.date, tuple[float, float | None]]]:
+    """Stored final bars from each symbol's download start on (one query per start date:
+    a daemon's symbols usually share one)."""
+    by_begin: dict[dt.date, list[str]] = {}
+    for symbol, begin in begins.items():
+        by_begin.setdefault(begin, []).append(symbol)
+    found: dict[str, dict[dt.date, tuple[float, float | None]]] = {}
+    for begin, group in by_begin.items():
+        for chunk_start in range(0, len(group), 500):
+            rows = session.execute(
+                sa.select(
+                    col(Instrument.symbol),
+                    col(PriceBar.date),
+                    col(PriceBar.close),
+                    col(PriceBar.adj_close),
+                )
+                .join(PriceBar, col(PriceBar.instrument_id) == col(Instrument.id))
+                .where(
+                    col(Instrument.symbol).in_(group[chunk_start : chunk_start + 500]),
+                    col(PriceBar.date).between(begin, end),
+                    sa.not_(col(PriceBar.provisional)),
+                )
+            ).all()
+            for symbol, day, close, adj_close in rows:
+                found.setdefault(symbol, {})[_as_date(day)] = (close, adj_close)
+    return found
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def fetch_symbols(
@@ -249,18 +350,50 @@ async def _download(http: ProviderHttp, plan: FetchPlan) -> _Outcome:
     for name in plan.chain:
         outcome.tried.append(name)
         try:
-            outcome.history = await get_provider(name).fetch_history(
+            history = await get_provider(name).fetch_history(
                 http, symbol=plan.symbol, start=plan.start, end=plan.end
             )
             outcome.error = None
-            return outcome
         except ProviderError as exc:
             exc.provider = exc.provider or name
             outcome.error = exc
+            if not (exc.kind == "no_data" and plan.has_bars):
+                outcome.failures.append((exc.provider, exc.kind))
             if not exc.retry_elsewhere or (exc.kind == "no_data" and plan.has_bars):
                 return outcome
             log.info("%s failed for %s (%s); trying the next provider", name, plan.symbol, exc)
+            continue
+        outcome.history = history
+        if plan.stored is not None and plan.check_basis:
+            await _rebase_if_needed(http, outcome, name, plan.stored)
+        return outcome
     return outcome
+
+
+async def _rebase_if_needed(
+    http: ProviderHttp, outcome: _Outcome, provider: str, stored: StoredRange
+) -> None:
+    """Download the whole stored range again when the basis changed. If that fails,
+    nothing is stored for the symbol (the history stays as it was) and it fails with
+    the provider's error: never a mixture of the old and the new basis."""
+    plan, history = outcome.plan, outcome.history
+    assert history is not None
+    reason = rebase_reason(stored, history)
+    if reason is None:
+        return
+    log.info(
+        "%s: %s since the last fetch; downloading its whole history again", plan.symbol, reason
+    )
+    try:
+        outcome.history = await get_provider(provider).fetch_history(
+            http, symbol=plan.symbol, start=min(stored.first_date, plan.start), end=plan.end
+        )
+        outcome.rebase = reason
+    except ProviderError as exc:
+        exc.provider = exc.provider or provider
+        exc.message = f"{exc.message} (while downloading the whole history again after a {reason})"
+        outcome.history, outcome.error = None, exc
+        outcome.failures.append((exc.provider, exc.kind))
 
 
 class _Writer:
@@ -337,6 +470,7 @@ class _Writer:
                         result.new, result.updated = stored.new, stored.updated
                         result.first_date, result.last_date = stored.first_date, stored.last_date
                     session.add(_result_row(self.run_id, result))
+                increment(session, _counter_items(outcomes, [r for r, _ in prepared]))
             return [result for result, _ in prepared]
         except StockError as exc:
             if len(outcomes) > 1:
@@ -351,15 +485,40 @@ class _Writer:
                 "failed",
                 error={"type": exc.type, "message": exc.message},
             )
-            self._record(failed)
+            self._record(failed, outcomes[0])
             return [failed]
 
-    def _record(self, result: SymbolResult) -> None:
+    def _record(self, result: SymbolResult, outcome: _Outcome) -> None:
         try:
             with session_scope(write=True) as session:
                 session.add(_result_row(self.run_id, result))
+                outcome.failures.append((result.provider or "", exc_type(result)))
+                increment(session, _counter_items([outcome], [result]))
         except StockError as exc:
             log.error("could not record the result of %s: %s", result.symbol, exc)
+
+
+def exc_type(result: SymbolResult) -> str:
+    return (result.error or {}).get("type", "")
+
+
+def _counter_items(
+    outcomes: list[_Outcome], results: list[SymbolResult]
+) -> list[tuple[str, dict[str, str], float]]:
+    """Bars written per provider, and every provider failure labelled with that provider."""
+    items: list[tuple[str, dict[str, str], float]] = []
+    for outcome, result in zip(outcomes, results, strict=True):
+        if not result.failed:
+            items.append(
+                (
+                    "stock_fetch_rows_total",
+                    {"provider": result.provider or ""},
+                    result.new + result.updated,
+                )
+            )
+        for provider, kind in outcome.failures:
+            items.append(("stock_fetch_errors_total", {"provider": provider, "type": kind}, 1.0))
+    return items
 
 
 def _settle(future: asyncio.Future[SymbolResult], value: SymbolResult | BaseException) -> None:
@@ -379,7 +538,10 @@ def _prepare(outcome: _Outcome) -> tuple[SymbolResult, BarSet | None]:
         if outcome.error.kind == "no_data" and plan.has_bars:
             return SymbolResult(plan.symbol, outcome.tried[-1], "ok"), None  # up to date
         return _failure(plan.symbol, outcome.error, outcome.tried), None
-    checked = validate_bars([b for b in history.bars if plan.start <= b.date <= plan.end])
+    start = (
+        min(plan.start, plan.stored.first_date) if outcome.rebase and plan.stored else plan.start
+    )
+    checked = validate_bars([b for b in history.bars if start <= b.date <= plan.end])
     for rejection in checked.rejected:
         log.info("%s: rejected %s: %s", plan.symbol, rejection.date, rejection.reason)
     for warning in checked.warnings:
@@ -393,19 +555,50 @@ def _prepare(outcome: _Outcome) -> tuple[SymbolResult, BarSet | None]:
         )
         result = _failure(plan.symbol, error, outcome.tried)
         result.rejected = len(checked.rejected)
+        outcome.failures.append((history.provider, error.kind))
         return result, None
+    bars = mark_provisional(plan.symbol, checked.bars, history)
     result = SymbolResult(
         symbol=plan.symbol,
         provider=history.provider,
         status="ok",
         rejected=len(checked.rejected),
         warnings=len(checked.warnings),
+        rebased=outcome.rebase is not None,
+        rebase_reason=outcome.rebase,
+        provisional=sum(b.provisional for b in bars),
     )
-    bar_set = BarSet(plan.symbol, history.provider, checked.bars, history.actions, history.info)
+    bar_set = BarSet(
+        plan.symbol,
+        history.provider,
+        bars,
+        history.actions,
+        history.info,
+        replace=outcome.rebase is not None,
+    )
     return result, bar_set
 
 
+def mark_provisional(symbol: str, bars: list[RawBar], history: PriceHistory) -> list[RawBar]:
+    """Flag the bars whose session had not closed yet (at most the last one or two)."""
+    if not bars:
+        return bars
+    exchange = exchange_of(symbol, timezone=history.info.timezone)
+    now = clock.now()
+    # Only a bar dated on or after yesterday (exchange time) can still be in session.
+    recent = exchange.local_date(now) - dt.timedelta(days=1)
+    marked = list(bars)
+    for index in range(len(marked) - 1, -1, -1):
+        bar = marked[index]
+        if bar.date < recent:
+            break
+        if is_provisional(exchange, bar.date, now, provider_close=history.session_close):
+            marked[index] = replace(bar, provisional=True)
+    return marked
+
+
 def _failure(symbol: str, error: ProviderError, tried: list[str]) -> SymbolResult:
+    # Labelled with the provider that raised this error, which need not be the last tried.
     message = error.message
     if len(tried) > 1:
         message += f" (tried {', '.join(tried)})"
@@ -432,6 +625,8 @@ def _result_row(run_id: int, result: SymbolResult) -> FetchResult:
         last_date=result.last_date,
         error_type=error.get("type"),
         error_message=error.get("message"),
+        rebased=result.rebased,
+        rebase_reason=result.rebase_reason,
     )
 
 

@@ -10,6 +10,7 @@ instrument keeps two writers of the same symbol from racing between read and wri
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,13 +25,15 @@ from stock_cli.market.providers.base import Action, InstrumentInfo, RawBar
 from stock_cli.market.symbols import market_of
 
 _BAR_COLUMNS = (
-    "instrument_id, date, open, high, low, close, volume, adj_close, provider, fetched_at"
+    "instrument_id, date, open, high, low, close, volume, adj_close, provisional, provider, "
+    "fetched_at"
 )
 _SQLITE_UPSERT = (
-    f"INSERT INTO price_bar ({_BAR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"INSERT INTO price_bar ({_BAR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (instrument_id, date) DO UPDATE SET open = excluded.open, "
     "high = excluded.high, low = excluded.low, close = excluded.close, "
     "volume = excluded.volume, adj_close = excluded.adj_close, "
+    "provisional = excluded.provisional, "
     "provider = excluded.provider, fetched_at = excluded.fetched_at"
 )
 PG_COPY_TYPES = [
@@ -42,6 +45,7 @@ PG_COPY_TYPES = [
     "float8",
     "float8",
     "float8",
+    "bool",
     "text",
     "timestamptz",
 ]
@@ -58,6 +62,9 @@ class BarSet:
     bars: Sequence[RawBar]
     actions: Sequence[Action] = ()
     info: InstrumentInfo | None = None
+    # The bars are the symbol's whole history on a new basis (a re-base): stored bars
+    # outside them are removed and the corporate actions are replaced.
+    replace: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ class StoreStats:
     first_date: dt.date | None
     last_date: dt.date | None
     actions: int
+    removed: int = 0
 
 
 def store_bar_sets(
@@ -92,7 +100,7 @@ def store_bar_sets(
     existing = _existing_bars(conn, bar_sets, ids, postgres=postgres)
     stats: list[StoreStats] = []
     to_write: list[tuple[Any, ...]] = []
-    changed: dict[int, list[dt.date]] = {}
+    changed: dict[int, list[Any]] = {}
     stamp: Any = fetched_at if postgres else _sqlite_timestamp(fetched_at)
     for bar_set in bar_sets:
         instrument_id = ids[bar_set.symbol]
@@ -100,7 +108,15 @@ def store_bar_sets(
         new = updated = 0
         for bar in bar_set.bars:
             key: Any = bar.date if postgres else bar.date.isoformat()
-            values = (bar.open, bar.high, bar.low, bar.close, bar.volume, bar.adj_close)
+            values = (
+                bar.open,
+                bar.high,
+                bar.low,
+                bar.close,
+                bar.volume,
+                bar.adj_close,
+                bar.provisional,
+            )
             old = known.get(key)
             if old == values:
                 continue
@@ -108,8 +124,20 @@ def store_bar_sets(
                 new += 1
             else:
                 updated += 1
-                changed.setdefault(instrument_id, []).append(bar.date)
+                if postgres:
+                    changed.setdefault(instrument_id, []).append(bar.date)
             to_write.append((instrument_id, key, *values, bar_set.provider, stamp))
+        removed = 0
+        if bar_set.replace:
+            kept = {bar.date if postgres else bar.date.isoformat() for bar in bar_set.bars}
+            gone = [key for key in known if key not in kept]
+            removed = len(gone)
+            if gone:
+                _delete_bars(conn, instrument_id, gone, postgres=postgres)
+            actions_table = CorporateAction.__table__  # type: ignore[attr-defined]
+            conn.execute(
+                actions_table.delete().where(actions_table.c.instrument_id == instrument_id)
+            )
         actions = _store_actions(conn, instrument_id, bar_set, fetched_at) if bar_set.actions else 0
         stats.append(
             StoreStats(
@@ -120,6 +148,7 @@ def store_bar_sets(
                 first_date=bar_set.bars[0].date if bar_set.bars else None,
                 last_date=bar_set.bars[-1].date if bar_set.bars else None,
                 actions=actions,
+                removed=removed,
             )
         )
     if to_write:
@@ -187,38 +216,69 @@ def _info_values(info: InstrumentInfo | None) -> dict[str, str]:
     return {k: v[: limits[k]] for k, v in values.items() if v}
 
 
+_EXISTING = "SELECT instrument_id, date, open, high, low, close, volume, adj_close, provisional "
+
+
 def _existing_bars(
     conn: sa.Connection, bar_sets: Sequence[BarSet], ids: dict[str, int], *, postgres: bool
 ) -> dict[int, dict[Any, tuple[Any, ...]]]:
-    with_bars = [s for s in bar_sets if s.bars]
-    if not with_bars:
-        return {}
-    first = min(s.bars[0].date for s in with_bars)
-    last = max(s.bars[-1].date for s in with_bars)
-    wanted = sorted({ids[s.symbol] for s in with_bars})
+    """Stored bars in the incoming date range (the whole history for a replacement)."""
+    with_bars = [s for s in bar_sets if s.bars and not s.replace]
+    replaced = sorted({ids[s.symbol] for s in bar_sets if s.replace})
     driver = conn.connection.driver_connection
     cursor = driver.cursor()  # type: ignore[union-attr]
     existing: dict[int, dict[Any, tuple[Any, ...]]] = {}
     try:
-        for chunk in _chunks(wanted):
-            if postgres:
-                cursor.execute(
-                    "SELECT instrument_id, date, open, high, low, close, volume, adj_close "
-                    "FROM price_bar WHERE instrument_id = ANY(%s) AND date BETWEEN %s AND %s",
-                    (chunk, first, last),
-                )
-            else:
-                marks = ",".join("?" * len(chunk))
-                cursor.execute(
-                    "SELECT instrument_id, date, open, high, low, close, volume, adj_close "
-                    f"FROM price_bar WHERE instrument_id IN ({marks}) AND date BETWEEN ? AND ?",
-                    (*chunk, first.isoformat(), last.isoformat()),
-                )
-            for row in cursor.fetchall():
-                existing.setdefault(row[0], {})[row[1]] = tuple(row[2:])
+        if with_bars:
+            first = min(s.bars[0].date for s in with_bars)
+            last = max(s.bars[-1].date for s in with_bars)
+            wanted = sorted({ids[s.symbol] for s in with_bars})
+            for chunk in _chunks(wanted):
+                if postgres:
+                    cursor.execute(
+                        _EXISTING + "FROM price_bar "
+                        "WHERE instrument_id = ANY(%s) AND date BETWEEN %s AND %s",
+                        (chunk, first, last),
+                    )
+                else:
+                    marks = ",".join("?" * len(chunk))
+                    cursor.execute(
+                        _EXISTING + f"FROM price_bar WHERE instrument_id IN ({marks}) "
+                        "AND date BETWEEN ? AND ?",
+                        (*chunk, first.isoformat(), last.isoformat()),
+                    )
+                _collect(cursor.fetchall(), existing)
+        for instrument_id in replaced:
+            mark = "%s" if postgres else "?"
+            cursor.execute(
+                _EXISTING + f"FROM price_bar WHERE instrument_id = {mark}", (instrument_id,)
+            )
+            _collect(cursor.fetchall(), existing)
     finally:
         cursor.close()
     return existing
+
+
+def _collect(rows: list[Any], existing: dict[int, dict[Any, tuple[Any, ...]]]) -> None:
+    for row in rows:
+        existing.setdefault(row[0], {})[row[1]] = (*row[2:8], bool(row[8]))
+
+
+def _delete_bars(
+    conn: sa.Connection, instrument_id: int, keys: list[Any], *, postgres: bool
+) -> None:
+    driver = conn.connection.driver_connection
+    with contextlib.closing(driver.cursor()) as cursor:  # type: ignore[union-attr]
+        if postgres:
+            cursor.execute(
+                "DELETE FROM price_bar WHERE instrument_id = %s AND date = ANY(%s)",
+                (instrument_id, keys),
+            )
+        else:
+            cursor.executemany(
+                "DELETE FROM price_bar WHERE instrument_id = ? AND date = ?",
+                [(instrument_id, key) for key in keys],
+            )
 
 
 def _write_postgres(

@@ -26,6 +26,7 @@ class RawBar:
     close: float
     volume: float
     adj_close: float | None = None
+    provisional: bool = False  # the session had not closed when it was fetched
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,9 @@ class PriceHistory:
     bars: list[RawBar]
     actions: list[Action] = field(default_factory=list)
     info: InstrumentInfo = field(default_factory=InstrumentInfo)
+    # When the current session ends, where the provider says so (Yahoo's trading period):
+    # it knows early closes that a calendar's regular close time does not.
+    session_close: dt.datetime | None = None
 
 
 class Provider(Protocol):

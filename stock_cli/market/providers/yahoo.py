@@ -125,8 +125,22 @@ def parse_chart(body: bytes, *, symbol: str) -> PriceHistory:
         raise ProviderError("no_data", f"yahoo: no bars for {symbol} in the range", provider=NAME)
     events = _object(result.get("events"))
     return PriceHistory(
-        symbol=symbol, provider=NAME, bars=bars, actions=_actions(events, zone), info=info
+        symbol=symbol,
+        provider=NAME,
+        bars=bars,
+        actions=_actions(events, zone),
+        info=info,
+        session_close=_session_close(meta),
     )
+
+
+def _session_close(meta: dict[str, Any]) -> dt.datetime | None:
+    """The end of the regular session Yahoo calls current (it knows early closes)."""
+    regular = _object(_object(meta.get("currentTradingPeriod")).get("regular"))
+    end = number(regular.get("end"))
+    if not math.isfinite(end) or not 0 < end < 1e11:
+        return None
+    return dt.datetime.fromtimestamp(end, dt.UTC)
 
 
 def _object(value: Any) -> dict[str, Any]:

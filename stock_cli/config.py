@@ -229,6 +229,19 @@ class Settings(BaseSettings):
         validation_alias=_env("STOCK_DAEMON_GRACE"),
         description="seconds a running job may finish after SIGTERM",
     )
+    daemon_heartbeat_interval: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=_env("STOCK_DAEMON_HEARTBEAT_INTERVAL"),
+        description="seconds between the daemon's heartbeats in the database",
+    )
+    daemon_heartbeat_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        validation_alias=_env("STOCK_DAEMON_HEARTBEAT_TIMEOUT"),
+        description="seconds without a scheduler pass before /healthz fails and a daemon "
+        "counts as gone",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

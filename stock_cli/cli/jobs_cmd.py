@@ -24,7 +24,14 @@ def schedule_add(
     job: Annotated[str, typer.Option("--job", help="fetch, alerts, report or prune.")],
     at: Annotated[str | None, typer.Option("--at", help="Daily time HH:MM.")] = None,
     tz: Annotated[str, typer.Option("--tz", help="Time zone of --at.")] = "UTC",
-    days: Annotated[str, typer.Option("--days", help="mon-fri, sat,sun, daily …")] = "daily",
+    days: Annotated[
+        str,
+        typer.Option(
+            "--days",
+            help="mon-fri, sat,sun, daily … or trading: the trading days of the main exchange "
+            "of --tz (trading:XSHG names one).",
+        ),
+    ] = "daily",
     every: Annotated[str | None, typer.Option("--every", help="Period: 30s, 15m, 1h, 1d.")] = None,
     list_name: Annotated[
         str | None, typer.Option("--list", "-l", help="Watchlist (fetch, report).")
@@ -42,7 +49,7 @@ def schedule_add(
     """Add (or replace) a schedule.
 
     Example: stock schedule add nightly --job fetch --at 16:30 --tz America/New_York
-    --days mon-fri --list core
+    --days trading --list core
     """
     from stock_cli import output
     from stock_cli.db.engine import session_scope
@@ -218,6 +225,14 @@ def alert_add(
     repeat: Annotated[
         bool, typer.Option("--repeat", help="Fire on every new bar while true.")
     ] = False,
+    include_provisional: Annotated[
+        bool,
+        typer.Option(
+            "--include-provisional",
+            help="Also evaluate a bar whose session has not closed (a notification cannot "
+            "be taken back: off by default).",
+        ),
+    ] = False,
 ) -> None:
     """Add an alert: fires once when the condition becomes true.
 
@@ -229,7 +244,13 @@ def alert_add(
 
     with session_scope(write=True) as session:
         view = add_alert(
-            session, symbol=symbol, expression=expression, name=name, notify=notify, repeat=repeat
+            session,
+            symbol=symbol,
+            expression=expression,
+            name=name,
+            notify=notify,
+            repeat=repeat,
+            include_provisional=include_provisional,
         )
     output.message(f"Alert {view.name!r} added.")
 

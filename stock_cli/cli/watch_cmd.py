@@ -29,15 +29,13 @@ def add(
     from stock_cli import output
     from stock_cli.db.engine import session_scope
     from stock_cli.jobs.schedules import ensure_default_schedules
-    from stock_cli.market.symbols import market_of, normalise_symbols
+    from stock_cli.market.symbols import normalise_symbols
     from stock_cli.market.watchlists import add_to_watchlist
 
     canonical = normalise_symbols(symbols)
     with session_scope(write=True) as session:
         change = add_to_watchlist(session, symbols=canonical, name=list_name)
-        created = ensure_default_schedules(
-            session, watchlist=list_name, market_timezone=market_of(canonical[0]).timezone
-        )
+        created = ensure_default_schedules(session, watchlist=list_name, symbols=canonical)
     if json_output:
         output.print_json(
             {"watchlist": change.watchlist, "added": change.changed, "unchanged": change.unchanged}

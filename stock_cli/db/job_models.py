@@ -67,6 +67,9 @@ class AlertRule(SQLModel, table=True):
     expression: str
     notify: str = Field(default="log", max_length=1000)  # log | webhook:URL | command:CMD
     repeat: bool = False
+    include_provisional: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
     active: bool = False  # the condition held at the last evaluation
     last_bar_date: dt.date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
     enabled: bool = True
@@ -117,3 +120,16 @@ class FetchBatch(SQLModel, table=True):
     failed: int = 0
     error: str | None = None
     finished_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class DaemonHeartbeat(SQLModel, table=True):
+    """The last pass of each daemon's scheduler loop, so that any process (`serve-health`
+    on another host, a dashboard) can tell whether a daemon is alive."""
+
+    __tablename__ = "daemon_heartbeat"
+
+    worker: str = Field(sa_column=sa.Column(sa.String(300), primary_key=True))
+    host: str | None = Field(default=None, max_length=255)
+    pid: int | None = None
+    started_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+    beat_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,6 +36,7 @@ class HealthReport:
     jobs: list[dict[str, Any]] = field(default_factory=list)
     watchlists: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    daemons: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _engine(url: str) -> sa.Engine:
@@ -54,7 +56,9 @@ def check_health(engine: sa.Engine) -> HealthReport:
             if backend == "postgresql":
                 conn.exec_driver_sql(f"SET statement_timeout = {int(DB_TIMEOUT * 1000)}")
             revision = current_revision(conn)
-            jobs, watchlists = [], []
+            jobs: list[dict[str, Any]] = []
+            watchlists: list[dict[str, Any]] = []
+            daemons: list[dict[str, Any]] = []
             if revision == HEAD_REVISION:
                 rows = conn.execute(
                     sa.text(
@@ -73,15 +77,8 @@ def check_health(engine: sa.Engine) -> HealthReport:
                     }
                     for r in rows
                 ]
-                rows = conn.execute(
-                    sa.text(
-                        "SELECT w.name, max(b.date) FROM watchlist w "
-                        "LEFT JOIN watchlist_member m ON m.watchlist_id = w.id "
-                        "LEFT JOIN price_bar b ON b.instrument_id = m.instrument_id GROUP BY "
-                        "w.name ORDER BY w.name"
-                    )
-                ).all()
-                watchlists = [{"name": r[0], "newest_bar": r[1]} for r in rows]
+                watchlists = _watchlist_freshness(conn)
+                daemons = _daemons(conn)
     except Exception as exc:  # any database failure means not ready
         return HealthReport(
             False,
@@ -96,79 +93,202 @@ def check_health(engine: sa.Engine) -> HealthReport:
         None if ready else f"database schema is at {revision or 'base'}, head is {HEAD_REVISION}"
     )
     return HealthReport(
-        ready, __version__, backend, revision, HEAD_REVISION, jobs, watchlists, error
+        ready, __version__, backend, revision, HEAD_REVISION, jobs, watchlists, error, daemons
     )
+
+
+def _watchlist_freshness(conn: sa.Connection) -> list[dict[str, Any]]:
+    """Per watchlist: its newest final bar, and the members missing more trading sessions
+    of their exchange than a healthy store would (holidays are not missing)."""
+    from stock_cli import clock
+    from stock_cli.market.calendar import is_stale
+
+    rows = conn.execute(
+        sa.text(
+            "SELECT w.name, i.symbol, max(b.date) FROM watchlist w "
+            "LEFT JOIN watchlist_member m ON m.watchlist_id = w.id "
+            "LEFT JOIN instrument i ON i.id = m.instrument_id "
+            "LEFT JOIN price_bar b ON b.instrument_id = m.instrument_id AND NOT b.provisional "
+            "GROUP BY w.name, i.symbol ORDER BY w.name, i.symbol"
+        )
+    ).all()
+    today = clock.today()
+    lists: dict[str, dict[str, Any]] = {}
+    for name, symbol, newest in rows:
+        entry = lists.setdefault(name, {"name": name, "newest_bar": None, "stale": []})
+        if symbol is None:
+            continue
+        day = _as_date(newest)
+        if day is None or is_stale(symbol, day, today):
+            entry["stale"].append(symbol)
+        if day is not None and (entry["newest_bar"] is None or day > entry["newest_bar"]):
+            entry["newest_bar"] = day
+    return list(lists.values())
+
+
+def _daemons(conn: sa.Connection) -> list[dict[str, Any]]:
+    from stock_cli import clock
+    from stock_cli.config import get_settings
+
+    timeout = get_settings().daemon_heartbeat_timeout
+    now = clock.now().timestamp()
+    return [
+        {
+            "worker": worker,
+            "beat_at": beat_at,
+            "alive": now - _timestamp(beat_at) <= timeout,
+        }
+        for worker, beat_at in conn.execute(
+            sa.text("SELECT worker, beat_at FROM daemon_heartbeat ORDER BY worker")
+        )
+    ]
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+# The queries behind /metrics, in one place. Counters come from `metric_counter`
+# (cumulative, untouched by prune); everything else is a gauge of the current state.
+METRIC_QUERIES = {
+    "last_success": "SELECT job, max(started_at) FROM job_run WHERE status IN ('ok', 'partial') "
+    "GROUP BY job",
+    "bars": "SELECT count(*) FROM price_bar",
+    "pending_batches": "SELECT count(*) FROM fetch_batch WHERE status = 'pending'",
+    "heartbeats": "SELECT worker, beat_at FROM daemon_heartbeat",
+    "watched_newest": "SELECT i.symbol, max(b.date) FROM instrument i "
+    "JOIN price_bar b ON b.instrument_id = i.id AND NOT b.provisional "
+    "WHERE i.id IN (SELECT instrument_id FROM watchlist_member) GROUP BY i.symbol",
+}
+_COUNTERS = {
+    "stock_job_runs_total": ("Job runs by job and outcome", ["job", "status"]),
+    "stock_fetch_rows_total": ("Bars written by fetches, by provider", ["provider"]),
+    "stock_fetch_errors_total": (
+        "Provider failures while fetching, by the provider that failed and the error type",
+        ["provider", "type"],
+    ),
+    "stock_alerts_fired_total": ("Alerts fired", ["symbol"]),
+    "stock_notification_failures_total": (
+        "Failed alert deliveries, by target kind",
+        ["target"],
+    ),
+}
 
 
 def metrics_text(engine: sa.Engine) -> bytes:
     """Prometheus text format, computed from the database on each scrape."""
     from prometheus_client import CollectorRegistry, generate_latest
-    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
-    class DatabaseCollector:
-        def collect(self) -> Any:
-            runs = CounterMetricFamily(
-                "stock_job_runs", "Job runs by job and status", labels=["job", "status"]
-            )
-            success = GaugeMetricFamily(
-                "stock_job_last_success_timestamp_seconds",
-                "Start time of the last successful run",
-                labels=["job"],
-            )
-            rows = CounterMetricFamily(
-                "stock_fetch_rows", "Bars written by fetches", labels=["provider"]
-            )
-            errors = CounterMetricFamily(
-                "stock_fetch_errors", "Failed symbol fetches", labels=["provider", "type"]
-            )
-            bars = GaugeMetricFamily("stock_bars_stored", "Daily bars in the database")
-            alerts = CounterMetricFamily("stock_alerts_fired", "Alerts fired", labels=["symbol"])
-            up = GaugeMetricFamily("stock_database_up", "1 when the database answered this scrape")
-            try:
-                with engine.connect() as conn:
-                    for job, status, count in conn.execute(
-                        sa.text("SELECT job, status, count(*) FROM job_run GROUP BY job, status")
-                    ):
-                        runs.add_metric([job, status], count)
-                    for job, started in conn.execute(
-                        sa.text(
-                            "SELECT job, max(started_at) FROM job_run WHERE status IN ('ok', "
-                            "'partial') "
-                            "GROUP BY job"
-                        )
-                    ):
-                        success.add_metric([job], _timestamp(started))
-                    for provider, total in conn.execute(
-                        sa.text(
-                            "SELECT coalesce(provider, ''), sum(new + updated) FROM fetch_result "
-                            "GROUP BY provider"
-                        )
-                    ):
-                        rows.add_metric([provider], total or 0)
-                    for provider, kind, count in conn.execute(
-                        sa.text(
-                            "SELECT coalesce(provider, ''), coalesce(error_type, ''), count(*) "
-                            "FROM fetch_result "
-                            "WHERE status = 'failed' GROUP BY provider, error_type"
-                        )
-                    ):
-                        errors.add_metric([provider, kind], count)
-                    bars.add_metric(
-                        [], conn.execute(sa.text("SELECT count(*) FROM price_bar")).scalar_one()
-                    )
-                    for symbol, count in conn.execute(
-                        sa.text("SELECT symbol, count(*) FROM alert_event GROUP BY symbol")
-                    ):
-                        alerts.add_metric([symbol], count)
-                up.add_metric([], 1)
-            except Exception as exc:
-                log.warning("metrics: the database did not answer: %s", exc)
-                up.add_metric([], 0)
-            yield from (runs, success, rows, errors, bars, alerts, up)
 
     registry = CollectorRegistry()
-    registry.register(DatabaseCollector())
+    registry.register(DatabaseCollector(engine))
     return bytes(generate_latest(registry))
+
+
+class DatabaseCollector:
+    """Reads every metric from the database, so any process can serve them."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Any:
+        from prometheus_client.core import GaugeMetricFamily
+
+        up = GaugeMetricFamily("stock_database_up", "1 when the database answered this scrape")
+        try:
+            with self.engine.connect() as conn:
+                families = list(_database_metrics(conn))
+            up.add_metric([], 1)
+        except Exception as exc:
+            log.warning("metrics: the database did not answer: %s", exc)
+            families = []
+            up.add_metric([], 0)
+        yield from families
+        yield up
+
+
+def _database_metrics(conn: sa.Connection) -> Any:
+    from prometheus_client.core import (
+        CounterMetricFamily,
+        GaugeMetricFamily,
+        HistogramMetricFamily,
+    )
+
+    from stock_cli import clock
+    from stock_cli.db.counters import read_counters
+    from stock_cli.market.calendar import exchange_of, missing_sessions
+
+    counters = read_counters(conn)
+    for name, (help_text, labels) in _COUNTERS.items():
+        family = CounterMetricFamily(name.removesuffix("_total"), help_text, labels=labels)
+        for label_set, value in counters.get(name, []):
+            family.add_metric([label_set.get(k, "") for k in labels], value)
+        yield family
+    yield _duration_histogram(counters, HistogramMetricFamily)
+
+    success = GaugeMetricFamily(
+        "stock_job_last_success_timestamp_seconds",
+        "Start time of the last successful run",
+        labels=["job"],
+    )
+    for job, started in conn.execute(sa.text(METRIC_QUERIES["last_success"])):
+        success.add_metric([job], _timestamp(started))
+    yield success
+    yield GaugeMetricFamily(
+        "stock_bars_stored",
+        "Daily bars in the database",
+        value=conn.execute(sa.text(METRIC_QUERIES["bars"])).scalar_one(),
+    )
+    yield GaugeMetricFamily(
+        "stock_fetch_batches_pending",
+        "Fetch batches waiting for a daemon",
+        value=conn.execute(sa.text(METRIC_QUERIES["pending_batches"])).scalar_one(),
+    )
+    beats = GaugeMetricFamily(
+        "stock_daemon_heartbeat_timestamp_seconds",
+        "Last pass of each daemon's scheduler loop",
+        labels=["worker"],
+    )
+    for worker, beat_at in conn.execute(sa.text(METRIC_QUERIES["heartbeats"])):
+        beats.add_metric([worker], _timestamp(beat_at))
+    yield beats
+    age = GaugeMetricFamily(
+        "stock_symbol_newest_bar_age_seconds",
+        "Seconds since the close of the session of each watched symbol's newest final bar",
+        labels=["symbol"],
+    )
+    missing = GaugeMetricFamily(
+        "stock_symbol_missing_sessions",
+        "Trading sessions of its exchange missing after each watched symbol's newest bar",
+        labels=["symbol"],
+    )
+    now = clock.now()
+    for symbol, newest in conn.execute(sa.text(METRIC_QUERIES["watched_newest"])):
+        day = newest if isinstance(newest, dt.date) else dt.date.fromisoformat(str(newest))
+        exchange = exchange_of(symbol)
+        age.add_metric([symbol], (now - exchange.session_close(day)).total_seconds())
+        missing.add_metric([symbol], missing_sessions(exchange, day, exchange.local_date(now)))
+    yield age
+    yield missing
+
+
+def _duration_histogram(
+    counters: dict[str, list[tuple[dict[str, str], float]]], family_type: Any
+) -> Any:
+    from stock_cli.db.counters import DURATION_BUCKETS
+
+    family = family_type("stock_job_duration_seconds", "How long job runs took", labels=["job"])
+    counts: dict[str, dict[str, float]] = {}
+    for labels, value in counters.get("stock_job_duration_seconds_bucket", []):
+        counts.setdefault(labels["job"], {})[labels["le"]] = value
+    sums = {lb["job"]: v for lb, v in counters.get("stock_job_duration_seconds_sum", [])}
+    bounds = [f"{b:g}" for b in DURATION_BUCKETS] + ["+Inf"]
+    for job, by_bound in sorted(counts.items()):
+        # Each bucket was counted for every run at or under its bound (cumulative); a
+        # bound no run fitted under has no row yet and counts 0.
+        family.add_metric([job], [(b, by_bound.get(b, 0.0)) for b in bounds], sums.get(job, 0.0))
+    return family
 
 
 def _timestamp(value: Any) -> float:
@@ -180,8 +300,18 @@ def _timestamp(value: Any) -> float:
 
 
 class HealthServer:
-    def __init__(self, *, url: str, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """`liveness` (the daemon's) returns why the process is not alive, or None."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        liveness: Callable[[], str | None] | None = None,
+    ) -> None:
         self.engine = _engine(url)
+        self.liveness = liveness
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=4, thread_name_prefix="health-db"
         )
@@ -196,7 +326,11 @@ class HealthServer:
             def do_GET(self) -> None:
                 path = self.path.split("?")[0].rstrip("/") or "/"
                 if path == "/healthz":
-                    self._send(200, {"status": "ok"})
+                    problem = server.liveness() if server.liveness else None
+                    if problem:
+                        self._send(503, {"status": "unavailable", "error": problem})
+                    else:
+                        self._send(200, {"status": "ok"})
                 elif path in ("/readyz", "/api/v1/health"):
                     report = server.report()
                     body: dict[str, Any] = {"status": "ok" if report.ready else "unavailable"}

@@ -21,6 +21,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from stock_cli.analysis.expr import parse_expression
+from stock_cli.db.counters import increment
 from stock_cli.db.job_models import AlertEvent, AlertRule
 from stock_cli.db.models import utcnow
 from stock_cli.errors import NotFoundError, UsageError
@@ -102,6 +103,7 @@ def add_alert(
     name: str | None = None,
     notify: str = "log",
     repeat: bool = False,
+    include_provisional: bool = False,
 ) -> AlertView:
     parse_expression(expression)  # reject bad expressions now, with the position
     canonical = normalise_symbol(symbol)
@@ -116,6 +118,7 @@ def add_alert(
         expression=expression,
         notify=validate_notify(notify),
         repeat=repeat,
+        include_provisional=include_provisional,
     )
     session.add(rule)
     session.flush()
@@ -142,12 +145,24 @@ def evaluate_rule(session: Session, rule: AlertRule) -> AlertCheck:
     from stock_cli.analysis.service import evaluate_expression
 
     parsed = parse_expression(rule.expression)
-    evaluation = evaluate_expression(session, parsed=parsed, symbols=[rule.symbol])
+    evaluation = evaluate_expression(
+        session,
+        parsed=parsed,
+        symbols=[rule.symbol],
+        include_provisional=rule.include_provisional,
+    )
     if rule.symbol not in evaluation.results:
         return AlertCheck(
             rule.name, rule.symbol, None, False, False, {}, f"no stored bars for {rule.symbol}"
         )
     series, values, result = evaluation.results[rule.symbol]
+    if series.skipped_provisional is not None:
+        log.info(
+            "alert %s: the provisional bar of %s %s is not evaluated (its session is open)",
+            rule.name,
+            rule.symbol,
+            series.skipped_provisional,
+        )
     names = sorted(parsed.columns) + [name for _, _, name in parsed.indicators]
     shown = {n: (float(values[n][-1]) if math.isfinite(values[n][-1]) else None) for n in names}
     return AlertCheck(rule.name, rule.symbol, series.last_date, bool(result[-1]), False, shown)
@@ -194,6 +209,10 @@ def check_alerts(session: Session) -> CheckReport:
             )
         )
     session.flush()
+    increment(
+        session,
+        [("stock_alerts_fired_total", {"symbol": c.symbol}, 1.0) for c in checks if c.fired],
+    )
     delivered, failed = deliver_pending(session)
     return CheckReport(checks, delivered, failed)
 
@@ -215,6 +234,10 @@ def deliver_pending(session: Session) -> tuple[int, int]:
         except Exception as exc:  # every failure is recorded and retried next time
             event.last_error = str(exc)[:500]
             failed += 1
+            increment(
+                session,
+                [("stock_notification_failures_total", {"target": notify.partition(":")[0]}, 1.0)],
+            )
             if event.attempts >= MAX_ATTEMPTS:
                 event.delivery_status = "failed"
             log.warning(

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import logging
 import os
@@ -28,11 +29,14 @@ from typing import Any, TextIO
 from sqlmodel import col, select
 
 from stock_cli.db.engine import get_engine, session_scope, sqlite_path
-from stock_cli.db.job_models import JobRun, Schedule
+from stock_cli.db.job_models import DaemonHeartbeat, JobRun, Schedule
 from stock_cli.db.models import utcnow
+from stock_cli.db.rows import dialect_insert
 from stock_cli.errors import StockError
+from stock_cli.jobs.kinds import worker_name
 from stock_cli.jobs.runner import RunResult, due_schedules, finish, mark_abandoned_runs, run_job
-from stock_cli.jobs.schedules import DAYS, current_slot
+from stock_cli.jobs.schedules import DAYS, TRADING, current_slot, runs_on, zone
+from stock_cli.processes import this_host
 
 log = logging.getLogger("stock_cli.daemon")
 RETRY_DELAYS = (10.0, 60.0, 300.0)  # seconds before the 2nd, 3rd and 4th attempt (default)
@@ -91,12 +95,37 @@ class Daemon:
     retries: list[tuple[float, _Task]] = field(default_factory=list)
     current: _Task | None = None
     current_run_started: float = 0.0
+    heartbeat_interval: float = 10.0
+    heartbeat_timeout: float = 120.0
+    last_pass: float = field(default_factory=time.monotonic)
+    last_beat: float = 0.0
 
     def __post_init__(self) -> None:
         import schedule
 
         self.scheduler = schedule.Scheduler()
         self.fingerprint: Any = None
+        self.started_at = utcnow()
+
+    # --- liveness ----------------------------------------------------------------
+    def liveness(self) -> str | None:
+        """Why the daemon is not alive (for /healthz), or None."""
+        silent = time.monotonic() - self.last_pass
+        if silent > self.heartbeat_timeout:
+            return f"the scheduler loop has not run for {silent:.0f}s"
+        return None
+
+    def heartbeat(self) -> None:
+        """Mark the loop's pass; every `heartbeat_interval` also in the database, so that
+        other processes (serve-health, dashboards) can tell a daemon is alive."""
+        self.last_pass = time.monotonic()
+        if self.last_pass - self.last_beat < self.heartbeat_interval:
+            return
+        self.last_beat = self.last_pass
+        try:
+            write_heartbeat(started_at=self.started_at)
+        except StockError as exc:
+            log.warning("cannot record the heartbeat: %s", exc.message)
 
     # --- schedules ---------------------------------------------------------------
     def load(self) -> None:
@@ -114,13 +143,19 @@ class Daemon:
         if item.every_seconds:
             self.scheduler.every(item.every_seconds).seconds.do(self._due, item)
             return
-        for day in item.days.split(","):
+        # A trading-days schedule fires every day and `_due` skips the exchange's holidays.
+        days = DAYS if item.days.startswith(f"{TRADING}:") else item.days.split(",")
+        for day in days:
             getattr(self.scheduler.every(), _DAY_NAMES[day]).at(item.at_time, item.timezone).do(
                 self._due, item
             )
 
     def _due(self, item: Schedule) -> None:
-        slot = current_slot(item, utcnow())
+        now = utcnow()
+        if not item.every_seconds and not runs_on(item, now.astimezone(zone(item.timezone)).date()):
+            log.info("%s: not a trading day, skipped", item.name)
+            return
+        slot = current_slot(item, now)
         if slot is not None:
             self.tasks.put(_Task(item.name, slot))
 
@@ -171,6 +206,7 @@ class Daemon:
         self.catch_up()
         last_check = time.monotonic()
         while not self.stopping.is_set():
+            self.heartbeat()
             self.scheduler.run_pending()
             now = time.monotonic()
             for entry in [r for r in self.retries if r[0] <= now]:
@@ -220,8 +256,37 @@ class Daemon:
                 run_id = run.id if run else None
             if run_id is not None:
                 finish(run_id, status="failed", error="aborted: the daemon was stopped")
+        try:
+            remove_heartbeat()
+        except StockError as exc:
+            log.warning("cannot remove the heartbeat: %s", exc.message)
         log.info("stopped")
         return 0
+
+
+def write_heartbeat(*, started_at: dt.datetime) -> None:
+    table = DaemonHeartbeat.__table__  # type: ignore[attr-defined]
+    with session_scope(write=True) as session:
+        conn = session.connection()
+        insert = dialect_insert(conn, table).values(
+            worker=worker_name(),
+            host=this_host(),
+            pid=os.getpid(),
+            started_at=started_at,
+            beat_at=utcnow(),
+        )
+        conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=["worker"], set_={"beat_at": insert.excluded.beat_at}
+            )
+        )
+
+
+def remove_heartbeat() -> None:
+    with session_scope(write=True) as session:
+        heartbeat = session.get(DaemonHeartbeat, worker_name())
+        if heartbeat is not None:
+            session.delete(heartbeat)
 
 
 def run_daemon(*, grace: float, health_port: int | None, health_host: str = "127.0.0.1") -> int:
@@ -231,13 +296,21 @@ def run_daemon(*, grace: float, health_port: int | None, health_host: str = "127
     url = get_settings().effective_database_url()
     get_engine()  # schema check first: a behind PostgreSQL is an error, SQLite is upgraded
     lock = acquire_lock(url)
-    base = get_settings().daemon_retry_delay
-    daemon = Daemon(grace=grace, retry_delays=(base, base * 6, base * 30))
+    settings = get_settings()
+    base = settings.daemon_retry_delay
+    daemon = Daemon(
+        grace=grace,
+        retry_delays=(base, base * 6, base * 30),
+        heartbeat_interval=settings.daemon_heartbeat_interval,
+        heartbeat_timeout=settings.daemon_heartbeat_timeout,
+    )
     health = None
     if health_port is not None:
         from stock_cli.health.server import HealthServer
 
-        health = HealthServer(url=url, host=health_host, port=health_port).start()
+        health = HealthServer(
+            url=url, host=health_host, port=health_port, liveness=daemon.liveness
+        ).start()
         log.info("health endpoints on http://%s:%d", health_host, health.port)
 
     def stop(signum: int, _frame: Any) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from stock_cli import clock
 from stock_cli.db.chat_models import ChatMessage, ChatSession
 from stock_cli.db.engine import get_engine, session_scope
 from stock_cli.db.job_models import FetchBatch, JobRun, Schedule
@@ -28,10 +29,20 @@ BATCH_WAIT_LIMIT = 30 * 60.0  # seconds a fetch run waits for other daemons' bat
 
 @dataclass
 class JobOutcome:
+    """What a run did. `total` counts its units of work (symbols for a fetch); when every
+    one of them failed the run failed, when some did it is partial."""
+
     rows: int = 0
     alerts: int = 0
     failed: int = 0
     detail: str = ""
+    total: int = 0
+
+    @property
+    def status(self) -> str:
+        if self.total and self.failed >= self.total:
+            return "failed"
+        return "partial" if self.failed else "ok"
 
 
 class JobKind(Protocol):
@@ -50,12 +61,16 @@ class FetchJob:
     name = "fetch"
 
     def run(self, *, schedule: Schedule, run_id: int) -> JobOutcome:
+        from stock_cli.market.symbols import market_of
         from stock_cli.market.watchlists import DEFAULT_LIST, resolve_symbols
 
+        market = json.loads(schedule.options or "{}").get("market")
         with session_scope(write=True) as session:
             symbols = resolve_symbols(
                 session, symbols=[], list_name=schedule.watchlist or DEFAULT_LIST
             )
+            if market:  # a schedule per market: fetched after that market's close
+                symbols = [s for s in symbols if market_of(s).code == market]
             for start in range(0, len(symbols), BATCH_SIZE):
                 session.add(
                     FetchBatch(
@@ -87,7 +102,13 @@ class FetchJob:
                 if all(b.status in ("done", "failed") for b in batches):
                     outcome.rows = sum(b.rows for b in batches)
                     outcome.failed = sum(b.failed for b in batches)
+                    outcome.total = len(symbols)
                     outcome.detail = f"{len(symbols)} symbols in {len(batches)} batch(es)"
+                    if outcome.failed:
+                        outcome.detail += f", {outcome.failed} failed"
+                        errors = sorted({b.error for b in batches if b.error})
+                        if errors:
+                            outcome.detail += f": {'; '.join(errors)[:300]}"
                     return outcome
             time.sleep(0.5)
 
@@ -124,8 +145,11 @@ def work_on_one_batch(*, only_run: int | None = None) -> bool:
         report = fetch_symbols(symbols=symbols)
         rows = sum(r.new + r.updated for r in report.results)
         failed = len(report.failed)
+        if failed:
+            first = report.failed[0]
+            error = f"{first.symbol}: {(first.error or {}).get('message', 'failed')}"
     except StockError as exc:
-        status, error = "failed", exc.message
+        status, error, failed = "failed", exc.message, len(symbols)
     with session_scope(write=True) as session:
         stored = session.get(FetchBatch, batch_id)
         if stored is not None:
@@ -204,7 +228,7 @@ class ReportJob:
                 raise StockError(f"the report webhook answered HTTP {response.status_code}")
         elif target.endswith(".md"):
             lines = [
-                f"# Watchlist {document['watchlist']} — {dt.date.today()}",
+                f"# Watchlist {document['watchlist']} — {clock.today()}",
                 "",
                 "| symbol | last bar | close | 1d % | 1m % | signals |",
                 "|---|---|---|---|---|---|",
@@ -257,6 +281,8 @@ class PruneJob:
             ):
                 deleted += session.execute(statement).rowcount or 0  # type: ignore[attr-defined]
         engine = get_engine()
+        # VACUUM cannot run inside a transaction: AUTOCOMMIT (the engine's begin hook
+        # leaves such connections alone).
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             if engine.dialect.name == "sqlite":
                 conn.exec_driver_sql("VACUUM")

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from stock_cli.db.counters import duration_items, increment
 from stock_cli.db.engine import session_scope
 from stock_cli.db.job_models import JobRun, Schedule
 from stock_cli.db.models import utcnow
@@ -87,10 +89,12 @@ def run_job(
     extra = {"job": name, "run_id": run_id}
     log.info("%s: started (slot %s)", name, slot, extra=extra)
     status, error, outcome = "ok", None, None
+    started = time.monotonic()
     try:
         outcome = kind.run(schedule=detached, run_id=run_id)
-        if outcome.failed:
-            status = "partial"
+        status = outcome.status
+        if status == "failed":  # every unit of work failed: retried, never a success
+            error = outcome.detail or "every item failed"
     except StockError as exc:
         status, error = "failed", exc.message
     except Exception as exc:  # a job bug is recorded, never kills the daemon
@@ -102,6 +106,7 @@ def run_job(
         error=error,
         rows=outcome.rows if outcome else 0,
         alerts=outcome.alerts if outcome else 0,
+        seconds=time.monotonic() - started,
     )
     level = logging.INFO if status != "failed" else logging.ERROR
     if error:
@@ -139,17 +144,40 @@ def run_job(
     return results
 
 
-def finish(run_id: int, *, status: str, error: str | None, rows: int = 0, alerts: int = 0) -> None:
+def finish(
+    run_id: int,
+    *,
+    status: str,
+    error: str | None,
+    rows: int = 0,
+    alerts: int = 0,
+    seconds: float | None = None,
+) -> None:
+    """Record how a run ended, and count it in the cumulative metrics (same transaction)."""
     with session_scope(write=True) as session:
         run = session.get(JobRun, run_id)
         if run is not None:
             run.status, run.error, run.rows, run.alerts = status, error, rows, alerts
             run.finished_at = utcnow()
+            count_finished(session, job=run.job, status=status, seconds=seconds)
+
+
+def count_finished(session: Session, *, job: str, status: str, seconds: float | None) -> None:
+    items: list[tuple[str, dict[str, str], float]] = [
+        ("stock_job_runs_total", {"job": job, "status": status}, 1.0)
+    ]
+    if seconds is not None:
+        items += duration_items(job, seconds)
+    increment(session, items)
 
 
 def due_schedules(session: Session, *, now: dt.datetime) -> list[tuple[str, str]]:
     """(name, slot) of enabled schedules whose current slot has no successful run and whose
-    last success is older than their period: what `--once` and catch-up run."""
+    last success is older than their period: what `--once` and catch-up run.
+
+    A slot whose runs all failed is due again under a retry slot (`…#retryN`), so that
+    cron's next `--once` retries a failed fetch instead of skipping it as claimed.
+    """
     due = []
     for schedule in session.exec(
         select(Schedule).where(col(Schedule.enabled), col(Schedule.after).is_(None))
@@ -167,12 +195,25 @@ def due_schedules(session: Session, *, now: dt.datetime) -> list[tuple[str, str]
         elif isinstance(last_ok, dt.datetime) and last_ok.tzinfo is None:
             last_ok = last_ok.replace(tzinfo=dt.UTC)
         slot_time = _slot_time(slot)
-        if (
+        if not (
             last_ok is None
             or (slot_time is not None and last_ok < slot_time)
             or (now - last_ok).total_seconds() > period_seconds(schedule)
         ):
-            due.append((schedule.name, slot))
+            continue
+        statuses = (
+            session.execute(
+                sa.select(col(JobRun.status)).where(
+                    col(JobRun.job) == schedule.name, col(JobRun.slot).startswith(slot)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if any(status in ("ok", "partial", "running") for status in statuses):
+            continue
+        failed = sum(status == "failed" for status in statuses)
+        due.append((schedule.name, f"{slot}#retry{failed}" if failed else slot))
     return sorted(due)
 
 
@@ -187,5 +228,6 @@ def mark_abandoned_runs(session: Session) -> int:
                 utcnow(),
             )
             session.add(run)
+            count_finished(session, job=run.job, status="failed", seconds=None)
             count += 1
     return count

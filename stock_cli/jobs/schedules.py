@@ -45,6 +45,40 @@ def parse_every(text: str) -> int:
     return int(match.group(1)) * _UNIT[match.group(2)]
 
 
+TRADING = "trading"
+
+
+def trading_days_spec(text: str, *, timezone: str) -> str | None:
+    """`trading` / `trading:XSHG` → the stored form `trading:MIC` (None for day names)."""
+    from stock_cli.market.calendar import exchange_by_mic, exchange_for_timezone, known_mics
+
+    word, _, mic = text.strip().partition(":")
+    if word.lower() != TRADING:
+        return None
+    if mic:
+        try:
+            return f"{TRADING}:{exchange_by_mic(mic).mic}"
+        except KeyError:
+            raise UsageError(
+                f"no trading calendar for {mic!r}: one of {', '.join(known_mics())}"
+            ) from None
+    exchange = exchange_for_timezone(timezone)
+    if exchange is None or exchange.mic is None:
+        raise UsageError(
+            f"no exchange calendar for the time zone {timezone}: name one, e.g. trading:XNYS"
+        )
+    return f"{TRADING}:{exchange.mic}"
+
+
+def runs_on(schedule: Schedule, day: dt.date) -> bool:
+    """Whether a daily schedule runs on `day` (a weekday it names, or a trading day)."""
+    if schedule.days.startswith(f"{TRADING}:"):
+        from stock_cli.market.calendar import exchange_by_mic
+
+        return exchange_by_mic(schedule.days.partition(":")[2]).is_trading_day(day)
+    return DAYS[day.weekday()] in schedule.days.split(",")
+
+
 def parse_days(text: str) -> list[str]:
     """`mon-fri`, `sat,sun`, `daily` → day names in order."""
     text = text.strip().lower()
@@ -102,11 +136,10 @@ def previous_occurrence(schedule: Schedule, now: dt.datetime) -> dt.datetime | N
     tz = zone(schedule.timezone)
     local = now.astimezone(tz)
     hour, minute = (int(x) for x in (schedule.at_time or "00:00").split(":"))
-    days = schedule.days.split(",")
-    for back in range(0, 8):
+    for back in range(0, 20):  # a trading calendar can close for more than a week
         day = local.date() - dt.timedelta(days=back)
         candidate = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
-        if DAYS[day.weekday()] in days and candidate <= local:
+        if candidate <= local and runs_on(schedule, day):
             return candidate.astimezone(dt.UTC)
     return None
 
@@ -122,10 +155,10 @@ def next_occurrence(schedule: Schedule, now: dt.datetime) -> dt.datetime | None:
     tz = zone(schedule.timezone)
     local = now.astimezone(tz)
     hour, minute = (int(x) for x in (schedule.at_time or "00:00").split(":"))
-    for ahead in range(0, 8):
+    for ahead in range(0, 20):
         day = local.date() + dt.timedelta(days=ahead)
         candidate = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
-        if DAYS[day.weekday()] in schedule.days.split(",") and candidate > local:
+        if candidate > local and runs_on(schedule, day):
             return candidate.astimezone(dt.UTC)
     return None
 
@@ -160,7 +193,7 @@ def add_schedule(
     insert_if_absent(session, Schedule(name=name, job=job), key=("name",))
     schedule = session.exec(select(Schedule).where(Schedule.name == name)).one()
     schedule.job, schedule.at_time, schedule.timezone = job, at, timezone
-    schedule.days = ",".join(parse_days(days))
+    schedule.days = trading_days_spec(days, timezone=timezone) or ",".join(parse_days(days))
     schedule.every_seconds = parse_every(every) if every else None
     schedule.watchlist, schedule.after = watchlist, after
     schedule.options = json.dumps(options or {})
@@ -200,6 +233,8 @@ def list_schedules(session: Session, *, now: dt.datetime | None = None) -> list[
             when = f"every {schedule.every_seconds}s"
         elif schedule.after:
             when = f"after {schedule.after}"
+        elif schedule.days.startswith(f"{TRADING}:"):
+            when = f"{schedule.at_time} trading days ({schedule.days.partition(':')[2]})"
         else:
             when = f"{schedule.at_time} {schedule.days}"
         views.append(
@@ -220,21 +255,51 @@ def list_schedules(session: Session, *, now: dt.datetime | None = None) -> list[
     return views
 
 
-def ensure_default_schedules(
-    session: Session, *, watchlist: str, market_timezone: str
-) -> list[str]:
-    """With the first watchlist: fetch it after the market's close on weekdays, then alerts."""
-    if session.exec(select(Schedule)).first() is not None:
+def ensure_default_schedules(session: Session, *, watchlist: str, symbols: list[str]) -> list[str]:
+    """The default schedules: with the first watchlist, one fetch per market of its
+    symbols, half an hour after that market's close on its exchange's trading days, each
+    followed by the alerts. Markets added later to a watchlist with default schedules get
+    theirs too; a user who made schedules of their own gets none."""
+    from stock_cli.market.symbols import market_of
+
+    existing = {s.name: s for s in session.exec(select(Schedule)).all()}
+    first = f"fetch-{watchlist}"
+    if existing and first not in existing:
         return []
-    close = {"America/New_York": "16:30", "Asia/Shanghai": "15:30", "Asia/Hong_Kong": "16:30"}
-    add_schedule(
-        session,
-        name=f"fetch-{watchlist}",
-        job="fetch",
-        at=close.get(market_timezone, "18:00"),
-        timezone=market_timezone,
-        days="mon-fri",
-        watchlist=watchlist,
-    )
-    add_schedule(session, name="alerts", job="alerts", after=f"fetch-{watchlist}")
-    return [f"fetch-{watchlist}", "alerts"]
+    covered = {
+        json.loads(s.options or "{}").get("market")
+        for name, s in existing.items()
+        if name == first or name.startswith(f"{first}-")
+    }
+    created: list[str] = []
+    for symbol in symbols:
+        market = market_of(symbol).code
+        if market in covered:
+            continue
+        covered.add(market)
+        fetch_name = first if not existing and not created else f"{first}-{market}"
+        alerts_name = "alerts" if fetch_name == first else f"alerts-{market}"
+        at, timezone, days = _after_close(symbol)
+        add_schedule(
+            session,
+            name=fetch_name,
+            job="fetch",
+            at=at,
+            timezone=timezone,
+            days=days,
+            watchlist=watchlist,
+            options={"market": market},
+        )
+        add_schedule(session, name=alerts_name, job="alerts", after=fetch_name)
+        created += [fetch_name, alerts_name]
+    return created
+
+
+def _after_close(symbol: str) -> tuple[str, str, str]:
+    """Half an hour after the symbol's exchange closes: (HH:MM, time zone, days)."""
+    from stock_cli.market.calendar import exchange_of
+
+    exchange = exchange_of(symbol)
+    close = dt.datetime.combine(dt.date(2000, 1, 3), exchange.close) + dt.timedelta(minutes=30)
+    days = f"{TRADING}:{exchange.mic}" if exchange.mic else "mon-fri"
+    return close.strftime("%H:%M"), exchange.timezone, days

@@ -54,7 +54,7 @@ def test_ready_health_and_metrics(cli: StockRunner, migrated: str, serve: Any) -
     assert doc["ready"] is True
     assert doc["schema_revision"] == doc["schema_head"]
     assert doc["backend"] in ("sqlite", "postgresql")
-    assert doc["watchlists"] == [{"name": "default", "newest_bar": "2018-01-19"}]
+    assert doc["watchlists"] == [{"name": "default", "newest_bar": "2018-01-19", "stale": ["AAPL"]}]
     assert [j["job"] for j in doc["jobs"]] == ["alerts"]
     assert _get(f"{base}/")[1]["name"] == "stock-cli"
     status, text = _get(f"{base}/metrics")

@@ -94,10 +94,19 @@ def test_schedule_cli(cli: StockRunner, migrated: str) -> None:
 
 def test_first_watchlist_creates_default_schedules(cli: StockRunner, migrated: str) -> None:
     result = cli.stock("watch", "add", "600519.SS", "AAPL")
-    assert "Created the default schedules fetch-default, alerts" in result.stderr
+    assert (
+        "Created the default schedules fetch-default, alerts, fetch-default-us, alerts-us"
+        in result.stderr
+    )
     listed = {s["name"]: s for s in json.loads(cli.stock("schedule", "ls", "--json").stdout)}
+    # Each market is fetched half an hour after its own close, on its exchange's trading days.
     assert listed["fetch-default"]["timezone"] == "Asia/Shanghai"
-    assert listed["fetch-default"]["when"] == "15:30 mon,tue,wed,thu,fri"
+    assert listed["fetch-default"]["when"] == "15:30 trading days (XSHG)"
     assert listed["alerts"]["after"] == "fetch-default"
+    assert listed["fetch-default-us"]["timezone"] == "America/New_York"
+    assert listed["fetch-default-us"]["when"] == "16:30 trading days (XNYS)"
+    assert listed["alerts-us"]["after"] == "fetch-default-us"
+    later = cli.stock("watch", "add", "0700.HK")  # a new market on the same watchlist
+    assert "Created the default schedules fetch-default-hk, alerts-hk" in later.stderr
     again = cli.stock("watch", "add", "MSFT", "--list", "second")
     assert "Created" not in again.stderr

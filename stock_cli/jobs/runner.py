@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import os
 import time
+import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -79,7 +80,8 @@ def run_job(
     """Run schedule `name` for `slot` (default: a manual slot now) and what follows it."""
     with session_scope(write=True) as session:
         schedule = get_schedule(session, name=name)
-        slot = slot or f"manual:{utcnow().isoformat()}"
+        # A manual run is its own slot (unique even when the clock is pinned).
+        slot = slot or f"manual:{utcnow().isoformat()}:{uuid.uuid4().hex[:8]}"
         run_id = claim(session, schedule=schedule, slot=slot, attempt=attempt)
         kind = KINDS[schedule.job]
         detached = Schedule.model_validate(schedule.model_dump())

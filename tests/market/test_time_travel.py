@@ -153,6 +153,13 @@ def test_a_daemon_keeps_a_split_history_true_through_holiday_outage_and_live_bar
             assert "provisional bar of 2021-07-22" in analysed.stderr
             with_live = cli.stock("analyze", "NVDA", "--json", "--include-provisional")
             assert json.loads(with_live.stdout)["last_date"] == str(day)
+            shown = json.loads(cli.stock("bars", "NVDA", "--last", "2", "--json").stdout)
+            assert [b["provisional"] for b in shown["bars"]] == [False, True]
+            assert all(isinstance(b["volume"], int) for b in shown["bars"])
+            csv_rows = cli.stock("bars", "NVDA", "--last", "1", "--csv").stdout.splitlines()
+            assert csv_rows[0].endswith(",provisional") and csv_rows[1].endswith(",True")
+            table = cli.stock("bars", "NVDA", "--last", "1").stdout
+            assert f"{day} *" in table
         before = stored(migrated, "NVDA")
         clock.at(world.exchange.session_close(day) + dt.timedelta(minutes=45))
         result = cli.stock("daemon", "--once")

@@ -1,7 +1,9 @@
 """Fetch throughput: 500 symbols × 250 days served by a local HTTP server (Yahoo format).
 
-Prints symbols/s for a full fetch into an empty SQLite database and for an incremental
-fetch right after it, and the split of the time: the bare HTTP floor (a plain httpx
+Prints symbols/s for a full fetch into an empty SQLite database, for an incremental
+fetch right after it, and for an incremental fetch after 5 % of the symbols split 2:1
+(their whole stored history is downloaded again and replaced: a re-base), with the
+split of the time: the bare HTTP floor (a plain httpx
 client making the same requests with the same concurrency, no parsing, no storing),
 the database writer's busy time, and what is left (our parsing, validation, overhead).
 The target: the fetch is bounded by the server and the database, not by our per-request
@@ -28,8 +30,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 
-def _chart(symbol: str, days: int, period1: int, period2: int) -> bytes:
+def _chart(symbol: str, days: int, period1: int, period2: int, split: bool = False) -> bytes:
     rng = random.Random(symbol)
+    scale = 0.5 if split else 1.0
     start = dt.datetime(2024, 1, 2, 14, 30, tzinfo=dt.UTC)
     stamps, o, h, lo, c, v = [], [], [], [], [], []
     price = rng.uniform(10, 300)
@@ -41,11 +44,15 @@ def _chart(symbol: str, days: int, period1: int, period2: int) -> bytes:
         )  # drawn for every day: same series whatever the range
         if period1 <= stamp < period2:
             stamps.append(stamp)
-            o.append(round(price, 4))
-            h.append(round(price * 1.01, 4))
-            lo.append(round(price * 0.99, 4))
-            c.append(round(price * 1.002, 4))
-            v.append(volume)
+            o.append(round(price * scale, 4))
+            h.append(round(price * 1.01 * scale, 4))
+            lo.append(round(price * 0.99 * scale, 4))
+            c.append(round(price * 1.002 * scale, 4))
+            v.append(volume / scale)
+    last = int((start + dt.timedelta(days=days - 1)).timestamp())
+    events = {}
+    if split and period1 <= last < period2:
+        events = {"splits": {str(last): {"date": last, "numerator": 2, "denominator": 1}}}
     doc = {
         "chart": {
             "result": [
@@ -58,6 +65,7 @@ def _chart(symbol: str, days: int, period1: int, period2: int) -> bytes:
                         "longName": f"{symbol} Inc.",
                     },
                     "timestamp": stamps,
+                    "events": events,
                     "indicators": {
                         "quote": [{"open": o, "high": h, "low": lo, "close": c, "volume": v}],
                         "adjclose": [{"adjclose": c}],
@@ -71,18 +79,26 @@ def _chart(symbol: str, days: int, period1: int, period2: int) -> bytes:
 
 
 def serve(port_queue: multiprocessing.Queue, days: int) -> None:  # type: ignore[type-arg]
-    cache: dict[tuple[str, int, int], bytes] = {}
+    cache: dict[tuple[str, int, int, bool], bytes] = {}
+    split: set[str] = set()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # POST /split with symbols, one a line: they split 2:1
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            split.update(body.decode().split())
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
             symbol = parts.path.rsplit("/", 1)[-1]
-            key = (symbol, int(query["period1"][0]), int(query["period2"][0]))
+            key = (symbol, int(query["period1"][0]), int(query["period2"][0]), symbol in split)
             if key not in cache:
-                cache[key] = _chart(symbol, days, key[1], key[2])
+                cache[key] = _chart(symbol, days, *key[1:])
             body = cache[key]
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -153,20 +169,27 @@ def main() -> None:
     start, end = dt.date(2024, 1, 1), dt.date(2024, 1, 2) + dt.timedelta(days=args.days)
     asyncio.run(bare_http(base, symbols[:20], start, end, concurrency))  # warm the server's cache
     print(f"{args.symbols} symbols × {args.days} days from {base}, concurrency {concurrency}")
-    for label, kwargs in (("full", {"start": start}), ("incremental", {})):
+    rebased = symbols[::20]  # 5 %
+    overlap_start = end - dt.timedelta(days=get_settings().fetch_overlap_days)
+    for label, kwargs in (("full", {"start": start}), ("incremental", {}), ("5% rebased", {})):
+        if label == "5% rebased":
+            httpx.post(f"{base}/split", content="\n".join(rebased)).raise_for_status()
         report = fetch_symbols(symbols=symbols, end=end, **kwargs)  # type: ignore[arg-type]
         assert not report.failed, report.failed[:3]
         new, updated = sum(r.new for r in report.results), sum(r.updated for r in report.results)
-        floor_start = (
-            start if label == "full" else end - dt.timedelta(days=get_settings().fetch_overlap_days)
+        floor = asyncio.run(
+            bare_http(base, symbols, start if label == "full" else overlap_start, end, concurrency)
         )
-        floor = asyncio.run(bare_http(base, symbols, floor_start, end, concurrency))
+        if label == "5% rebased":
+            assert sorted(r.symbol for r in report.results if r.rebased) == rebased
+            floor += asyncio.run(bare_http(base, rebased, start, end, concurrency))
+            print(f"  {len(rebased)} symbols re-based (split): whole history downloaded again")
         ours = report.seconds - floor - report.store_seconds
         print(
             f"  {label:<12} {len(symbols) / report.seconds:7.1f} symbols/s  "
             f"({report.seconds:.2f} s, "
             f"{new:,} new and {updated:,} updated bars, {report.http.requests} requests)\n"
-            f"  {'':<12} bare HTTP floor {floor:.2f} s ({len(symbols) / floor:.1f} symbols/s) · "
+            f"  {'':<12} download (bare HTTP floor) {floor:.2f} s ({len(symbols) / floor:.1f} symbols/s) · "
             f"database writer busy {report.store_seconds:.2f} s · "
             f"rest (parse, validate, overhead, overlap) {max(ours, 0):.2f} s"
         )

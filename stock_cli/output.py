@@ -132,6 +132,13 @@ def print_table(
     stdout_console().print(table)
 
 
+def print_heading(text: str) -> None:
+    """A heading line above tables on a terminal, never wrapped into the table's width
+    (a long table title wraps and leaves its last words dangling). Pipes get none."""
+    if stdout_is_terminal():
+        stdout_console().print(text, style="bold", markup=False, highlight=False, soft_wrap=True)
+
+
 def _print_tsv(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> None:
     lines = ["\t".join(c.header for c in columns)]
     for row in rows:

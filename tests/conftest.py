@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -165,6 +166,16 @@ def run_stock(
         timeout=timeout,
         check=False,
     )
+
+
+def db_rows(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a query on the database at `url`, through an engine of its own."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(sql), params).all()]
+    finally:
+        engine.dispose()
 
 
 def free_port() -> int:

@@ -106,6 +106,11 @@ def test_summary_table_and_multi_symbol_row(
     monkeypatch.setattr(output, "stdout_is_terminal", lambda: True)
     rich = cli.stock("analyze", "AAPL", "NVDA", "--indicators", "rsi:14")
     assert "┃ Symbol" in rich.stdout
+    # The title line is whole: nothing wraps or dangles after its last field.
+    title = cli.stock("analyze", "AAPL").stdout.splitlines()[0]
+    assert title.startswith("AAPL — close ") and title.endswith(" bars)")
+    volume = next(line for line in single.stdout.splitlines() if "average volume" in line)
+    assert "." not in volume.split("\t")[-1]  # shares are whole numbers
 
 
 def test_csv(cli: StockRunner, stored: str) -> None:

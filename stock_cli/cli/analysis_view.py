@@ -65,7 +65,7 @@ def render_analysis(
             columns = [output.Column(n, justify="left" if n == "date" else "right") for n in names]
             output.print_table(
                 columns,
-                [list(r.values()) for r in rows],
+                [[output.whole(v) if k == "volume" else v for k, v in r.items()] for r in rows],  # type: ignore[arg-type]
                 title=f"{analysis.symbol} — last {len(rows)} bars",
             )
     else:
@@ -77,12 +77,14 @@ def render_analysis(
 
 def _single(a: SymbolAnalysis) -> None:
     s = a.summary
-    title = f"{a.symbol} — close {s.last_close:,.2f} on {a.last_date} ({a.adjust}, {a.bars} bars)"
+    output.print_heading(
+        f"{a.symbol} — close {s.last_close:,.2f} on {a.last_date} ({a.adjust}, {a.bars} bars)"
+    )
     changes = [getattr(s, f"change_{p}") for p in CHANGES]
     output.print_table(
         [output.Column(p.upper() if p == "ytd" else p, justify="right") for p in CHANGES],
         [[_pct(v) for v in changes]],
-        title=title + " — change %",
+        title="change %",
     )
     stats = [
         ("52-week high", f"{s.high_52w:,.2f} ({_pct(s.from_high_52w)} %)"),

@@ -41,7 +41,14 @@ def fetch_summary(
 def _status(result: Any) -> str:
     if result.error:
         return f"failed ({result.error['type']}): {result.error['message']}"
-    return "ok" + (f", {result.warnings} warnings" if getattr(result, "warnings", 0) else "")
+    notes = []
+    if getattr(result, "rebased", False):
+        notes.append(f"re-based ({result.rebase_reason}): whole history replaced")
+    if getattr(result, "provisional", 0):
+        notes.append("last bar provisional (session open)")
+    if getattr(result, "warnings", 0):
+        notes.append(f"{result.warnings} warnings")
+    return ", ".join(["ok", *notes])
 
 
 def raise_for_failures(failed: int, total: int, *, noun: str) -> None:

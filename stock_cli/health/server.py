@@ -227,14 +227,15 @@ def _database_metrics(conn: sa.Connection) -> Any:
         yield family
     yield _duration_histogram(counters, HistogramMetricFamily)
 
-    success = GaugeMetricFamily(
-        "stock_job_last_success_timestamp_seconds",
-        "Start time of the last successful run",
-        labels=["job"],
+    yield _timestamps(
+        conn,
+        GaugeMetricFamily(
+            "stock_job_last_success_timestamp_seconds",
+            "Start time of the last successful run",
+            labels=["job"],
+        ),
+        "last_success",
     )
-    for job, started in conn.execute(sa.text(METRIC_QUERIES["last_success"])):
-        success.add_metric([job], _timestamp(started))
-    yield success
     yield GaugeMetricFamily(
         "stock_bars_stored",
         "Daily bars in the database",
@@ -245,14 +246,15 @@ def _database_metrics(conn: sa.Connection) -> Any:
         "Fetch batches waiting for a daemon",
         value=conn.execute(sa.text(METRIC_QUERIES["pending_batches"])).scalar_one(),
     )
-    beats = GaugeMetricFamily(
-        "stock_daemon_heartbeat_timestamp_seconds",
-        "Last pass of each daemon's scheduler loop",
-        labels=["worker"],
+    yield _timestamps(
+        conn,
+        GaugeMetricFamily(
+            "stock_daemon_heartbeat_timestamp_seconds",
+            "Last pass of each daemon's scheduler loop",
+            labels=["worker"],
+        ),
+        "heartbeats",
     )
-    for worker, beat_at in conn.execute(sa.text(METRIC_QUERIES["heartbeats"])):
-        beats.add_metric([worker], _timestamp(beat_at))
-    yield beats
     age = GaugeMetricFamily(
         "stock_symbol_newest_bar_age_seconds",
         "Seconds since the close of the session of each watched symbol's newest final bar",
@@ -271,6 +273,13 @@ def _database_metrics(conn: sa.Connection) -> Any:
         missing.add_metric([symbol], missing_sessions(exchange, day, exchange.local_date(now)))
     yield age
     yield missing
+
+
+def _timestamps(conn: sa.Connection, family: Any, query: str) -> Any:
+    """A gauge of (label, time) rows as Unix timestamps."""
+    for label, value in conn.execute(sa.text(METRIC_QUERIES[query])):
+        family.add_metric([label], _timestamp(value))
+    return family
 
 
 def _duration_histogram(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import talib
 
-from tests.conftest import StockRunner, shared_data
+from tests.conftest import StockRunner, db_rows, shared_data
 from tests.replay import ReplayServer, Reply
 
 AAPL = ("bars", "AAPL_2004-08-19_2018-01-19_yahoo.csv")
@@ -113,6 +113,9 @@ def test_webhook_failure_then_retry(cli: StockRunner, migrated: str, replay: Rep
     assert payloads[-1]["alert"] == "always"
     listed = cli.stock("alert", "ls").stdout
     assert "/hook" not in listed  # the webhook path (often a token) is not shown
+    counters = db_rows(migrated, "SELECT name, labels, value FROM metric_counter ORDER BY name")
+    assert ("stock_notification_failures_total", "target=webhook", 1.0) in counters
+    assert ("stock_alerts_fired_total", "symbol=AAPL", 1.0) in counters
 
 
 def test_command_notify_and_test(cli: StockRunner, migrated: str, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from stock_cli.db.engine import dispose_engines
 from stock_cli.health.server import HealthServer, metrics_text
 from stock_cli.jobs.daemon import Daemon
-from tests.conftest import StockRunner, free_port, wait_until
+from tests.conftest import StockRunner, db_rows, free_port, wait_until
 from tests.jobs.test_health import _get
 from tests.replay import ReplayServer, Reply
 
@@ -39,11 +39,7 @@ def _samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def _count(url: str, sql: str) -> int:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        value = int(conn.execute(sa.text(sql)).scalar_one())
-    engine.dispose()
-    return value
+    return int(db_rows(url, sql)[0][0])
 
 
 def _csv(path: Path, last: dt.date, days: int = 30) -> Path:

@@ -14,9 +14,8 @@ import json
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import SHARED_DATA, StockRunner
+from tests.conftest import SHARED_DATA, StockRunner, db_rows
 from tests.replay import ReplayServer, Reply
 from tests.timetravel import (
     Event,
@@ -78,16 +77,8 @@ def machine(replay: ReplayServer, monkeypatch: pytest.MonkeyPatch) -> Any:
     return build
 
 
-def _rows(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(sa.text(sql), params).all()]
-    engine.dispose()
-    return rows
-
-
 def stored(url: str, symbol: str) -> list[tuple[Any, ...]]:
-    rows = _rows(
+    rows = db_rows(
         url,
         "SELECT b.date, b.open, b.high, b.low, b.close, b.volume, b.adj_close, b.provisional "
         "FROM price_bar b JOIN instrument i ON i.id = b.instrument_id "
@@ -116,7 +107,7 @@ def assert_store_equals(url: str, world: World, provider: str, now: dt.datetime)
 
 
 def rebases(url: str, symbol: str) -> list[tuple[str, str]]:
-    rows = _rows(
+    rows = db_rows(
         url,
         "SELECT r.rebase_reason, f.started_at FROM fetch_result r "
         "JOIN fetch_run f ON f.id = r.fetch_run_id WHERE r.symbol = :s AND r.rebased "
@@ -163,7 +154,7 @@ def test_a_daemon_keeps_a_split_history_true_through_holiday_outage_and_live_bar
         before = stored(migrated, "NVDA")
         clock.at(world.exchange.session_close(day) + dt.timedelta(minutes=45))
         result = cli.stock("daemon", "--once")
-        runs = _rows(migrated, "SELECT job, status FROM job_run ORDER BY id")
+        runs = db_rows(migrated, "SELECT job, status FROM job_run ORDER BY id")
         new_runs = runs[runs_before:]
         runs_before = len(runs)
         if not world.exchange.is_trading_day(day):
@@ -175,7 +166,7 @@ def test_a_daemon_keeps_a_split_history_true_through_holiday_outage_and_live_bar
             assert stored(migrated, "NVDA") == before, "an outage leaves the store unchanged"
             retry = cli.stock("daemon", "--once")  # cron's next call retries the slot
             assert retry.exit_code == 1
-            runs = _rows(migrated, "SELECT job, status, slot FROM job_run ORDER BY id")
+            runs = db_rows(migrated, "SELECT job, status, slot FROM job_run ORDER BY id")
             assert runs[-1][:2] == ("fetch-default", "failed") and runs[-1][2].endswith("#retry1")
             runs_before = len(runs)
         else:

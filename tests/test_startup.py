@@ -21,6 +21,7 @@ FORBIDDEN = (
     "httpx",
     "dotenv",
     "platformdirs",
+    "holidays",  # the exchange calendars: only when a staleness or schedule needs them
 )
 
 PROBE = """
@@ -59,7 +60,9 @@ def test_light_commands_do_not_import_heavy_modules(args: list[str]) -> None:
 
 
 def test_data_command_does_not_import_network_or_numbers() -> None:
-    code = PROBE.format(args=["watch", "ls", "--json"], forbidden=("numpy", "talib", "httpx"))
+    code = PROBE.format(
+        args=["watch", "ls", "--json"], forbidden=("numpy", "talib", "httpx", "holidays")
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )

@@ -10,7 +10,8 @@ import pytest
 from stock_cli.db.job_models import Schedule
 from stock_cli.errors import UsageError
 from stock_cli.jobs.schedules import current_slot, next_occurrence, trading_days_spec
-from tests.conftest import StockRunner
+from tests.conftest import StockRunner, db_rows
+from tests.replay import ReplayServer, Reply
 
 NIGHTLY_NY = Schedule(
     name="n", job="fetch", at_time="16:30", timezone="America/New_York", days="trading:XNYS"
@@ -60,3 +61,16 @@ def test_schedule_add_days_trading(cli: StockRunner, migrated: str) -> None:
     bad = cli.stock("schedule", "add", "x", "--job", "fetch", "--at", "10:00", "--days", "trading")
     assert bad.exit_code == 2
     assert "trading:XNYS" in bad.stderr
+
+
+def test_a_markets_default_fetch_takes_only_that_markets_symbols(
+    cli: StockRunner, migrated: str, replay: ReplayServer
+) -> None:
+    replay.add(r"/v8/finance/chart/.*", Reply(status=404, body=b"{}"))
+    assert cli.stock("watch", "add", "600519.SS", "AAPL", "MSFT").exit_code == 0
+    result = cli.stock("schedule", "run", "fetch-default-us")
+    assert result.exit_code == 1  # every symbol failed: the run failed, alerts did not run
+    attempted = db_rows(migrated, "SELECT symbol FROM fetch_result ORDER BY symbol")
+    assert attempted == [("AAPL",), ("MSFT",)]
+    runs = db_rows(migrated, "SELECT job, status FROM job_run ORDER BY id")
+    assert runs == [("fetch-default-us", "failed")]

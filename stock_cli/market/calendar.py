@@ -156,6 +156,11 @@ def missing_sessions(
     ]
     if more_than is not None and len(days) <= more_than:
         return len(days)  # holidays only shorten the gap: no need to look them up
+    if more_than is not None and len(days) > 2 * (more_than + 10):
+        # No exchange closes for half of five weeks of weekdays (the longest closures,
+        # China's Spring Festival and Golden Week, are 7 weekdays): surely more than
+        # `more_than` are missing, without loading the holiday calendar.
+        return len(days)
     if exchange.mic is None:
         return len(days)
     count = 0

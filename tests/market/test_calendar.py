@@ -134,3 +134,14 @@ def test_analyze_reports_staleness_in_trading_days(
     late = cli.stock("analyze", "600519.SS", "--json")
     assert json.loads(late.stdout)["stale"] is True
     assert "data is stale" in late.stderr
+
+
+def test_long_gaps_are_stale_without_the_holiday_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(mic: str) -> object:
+        raise AssertionError("the holiday calendar was loaded for a long-stale store")
+
+    monkeypatch.setattr(calendar, "_holidays", refuse)
+    assert is_stale("AAPL", dt.date(2018, 1, 19), dt.date(2024, 7, 5))
+    # The Spring Festival and National Day gaps are still counted exactly.
+    monkeypatch.undo()
+    assert not is_stale("600519.SS", dt.date(2025, 1, 27), dt.date(2025, 2, 5))

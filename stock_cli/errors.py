@@ -105,3 +105,9 @@ class LLMError(StockError):
         super().__init__(message, hint=hint)
         self.kind = kind
         self.type = f"llm_{kind}"
+
+
+class NotificationError(StockError):
+    """An alert or a report could not be delivered (webhook, command)."""
+
+    type = "notification"

@@ -24,7 +24,7 @@ from stock_cli.analysis.expr import parse_expression
 from stock_cli.db.counters import increment
 from stock_cli.db.job_models import AlertEvent, AlertRule
 from stock_cli.db.models import utcnow
-from stock_cli.errors import NotFoundError, UsageError
+from stock_cli.errors import NotFoundError, NotificationError, UsageError
 from stock_cli.market.symbols import normalise_symbol
 
 log = logging.getLogger(__name__)
@@ -268,26 +268,8 @@ def _deliver(notify: str, payload: dict[str, Any]) -> None:
         log.warning("ALERT %s", payload["message"])
         return
     if notify.startswith("webhook:"):
-        import httpx
-
-        from stock_cli.config import get_settings
-
-        settings = get_settings()
-        last: Exception | None = None
-        for attempt in range(settings.http_retries + 1):
-            try:
-                response = httpx.post(notify[8:], json=payload, timeout=WEBHOOK_TIMEOUT)
-                if response.status_code < 300:
-                    return
-                last = RuntimeError(f"HTTP {response.status_code} from the webhook")
-                if response.status_code < 500 and response.status_code != 429:
-                    break
-            except httpx.HTTPError as exc:
-                last = RuntimeError(f"webhook unreachable: {exc.__class__.__name__}")
-            import time
-
-            time.sleep(settings.http_backoff * 2**attempt)
-        raise last or RuntimeError("webhook failed")
+        post_json(notify[8:], payload, source="the webhook")
+        return
     command = notify[8:]
     body = json.dumps(payload)
     done = subprocess.run(
@@ -301,4 +283,25 @@ def _deliver(notify: str, payload: dict[str, Any]) -> None:
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"command exited {done.returncode}: {done.stderr.strip()[:200]}")
+        raise NotificationError(f"command exited {done.returncode}: {done.stderr.strip()[:200]}")
+
+
+def post_json(url: str, document: Any, *, source: str, timeout: float = WEBHOOK_TIMEOUT) -> None:
+    """POST a JSON document under the shared HTTP policy; NotificationError if it fails."""
+    from stock_cli import http
+    from stock_cli.config import get_settings
+    from stock_cli.output import dumps
+
+    settings = get_settings()
+    with http.client(settings, timeout=timeout) as client:
+        request = client.build_request(
+            "POST", url, content=dumps(document), headers={"Content-Type": "application/json"}
+        )
+        with http.send(
+            client,
+            request,
+            source=source,
+            policy=http.RetryPolicy.from_settings(settings),
+            error=lambda failure: NotificationError(failure.message),
+        ):
+            pass

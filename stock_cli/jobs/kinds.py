@@ -213,19 +213,9 @@ class ReportJob:
             "symbols": rows,
         }
         if target.startswith(("http://", "https://")):
-            import httpx
+            from stock_cli.jobs.alerts import post_json
 
-            from stock_cli.tls import ssl_context
-
-            response = httpx.post(
-                target,
-                content=dumps(document),
-                headers={"Content-Type": "application/json"},
-                timeout=30,
-                verify=ssl_context(),
-            )
-            if response.status_code >= 300:
-                raise StockError(f"the report webhook answered HTTP {response.status_code}")
+            post_json(target, document, source="the report webhook", timeout=30)
         elif target.endswith(".md"):
             lines = [
                 f"# Watchlist {document['watchlist']} — {clock.today()}",

@@ -1,16 +1,13 @@
-"""HTTP for LLM platforms: retries before a stream starts, SSE parsing, typed errors.
-
-Retried with exponential backoff: connection errors, timeouts, 429 (honouring
-Retry-After) and 5xx. 401/403 are an authentication error naming the fix. Keys go in
-headers and never appear in a message.
+"""HTTP for LLM platforms: the shared policy (`stock_cli.http`: retries before a stream
+starts, typed failures), SSE parsing, and the server's own error detail in messages.
+401/403 are an authentication error naming the fix. Keys go in headers and never appear
+in a message.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,8 +20,8 @@ from httpx_sse import ServerSentEvent
 # "data:" (seen from OpenAI-compatible gateways) does not hide an event.
 from httpx_sse._decoders import SSEDecoder
 
+from stock_cli import http
 from stock_cli.errors import LLMError
-from stock_cli.tls import ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +32,8 @@ def make_client() -> httpx.Client:
     from stock_cli.config import get_settings
 
     settings = get_settings()
-    timeout = httpx.Timeout(
-        connect=settings.http_connect_timeout,
-        read=max(settings.http_read_timeout, LLM_MIN_READ_TIMEOUT),
-        write=30.0,
-        pool=None,
-    )
-    return httpx.Client(timeout=timeout, follow_redirects=True, verify=ssl_context())
+    read = max(settings.http_read_timeout, LLM_MIN_READ_TIMEOUT)
+    return http.client(settings, timeout=http.timeout(settings, read=read, write=30.0))
 
 
 @contextmanager
@@ -54,58 +46,29 @@ def post(
     platform: str,
     stream: bool,
 ) -> Iterator[httpx.Response]:
-    """POST with retries (STOCK_HTTP_RETRIES, STOCK_HTTP_BACKOFF); yields a 2xx response."""
+    """POST with the shared retry policy; yields a 2xx response or raises LLMError."""
     from stock_cli.config import get_settings
 
-    settings = get_settings()
-    retries, backoff = settings.http_retries, settings.http_backoff
-    where = httpx.URL(url).copy_with(query=None)
-    for attempt in range(retries + 1):
-        delay: float | None = None
-        error: LLMError
-        try:
-            request = client.build_request("POST", url, json=body, headers=headers)
-            response = client.send(request, stream=stream)
-        except httpx.TimeoutException:
-            error = LLMError("network", f"{platform}: timed out waiting for {where}")
-        except httpx.TransportError as exc:
-            error = LLMError("network", f"{platform}: cannot reach {where}: {_reason(exc)}")
-        else:
-            if response.status_code < 300:
-                try:
-                    yield response
-                finally:
-                    response.close()
-                return
-            detail = _error_detail(response)
-            response.close()
-            status = response.status_code
-            if status in (401, 403):
-                raise LLMError(
-                    "auth",
-                    f"{platform}: authentication failed (HTTP {status}): {detail}",
-                    hint="check the key: `stock llm add NAME … --api-key-env VAR` "
-                    "and `export VAR=…`",
-                )
-            if status == 429:
-                error = LLMError("rate_limited", f"{platform}: rate limited (HTTP 429): {detail}")
-                delay = _retry_after(response.headers.get("retry-after"))
-                if delay is not None and delay > settings.http_max_retry_after:
-                    raise error
-            elif status >= 500:
-                error = LLMError(
-                    "bad_response", f"{platform}: HTTP {status} from {where}: {detail}"
-                )
-            else:
-                raise LLMError("bad_response", f"{platform}: HTTP {status} from {where}: {detail}")
-        if attempt == retries:
-            if retries:
-                error.message += f" (after {retries + 1} attempts)"
-                error.args = (error.message,)
-            raise error
-        wait = delay if delay is not None else backoff * (2**attempt) * (0.5 + random.random() / 2)
-        log.info("%s; retrying in %.2fs", error.message, wait)
-        time.sleep(wait)
+    def error(failure: http.Failure) -> LLMError:
+        if failure.kind == "auth":
+            return LLMError(
+                "auth",
+                failure.message,
+                hint="check the key: `stock llm add NAME … --api-key-env VAR` and `export VAR=…`",
+            )
+        return LLMError(failure.kind, failure.message)
+
+    request = client.build_request("POST", url, json=body, headers=headers)
+    with http.send(
+        client,
+        request,
+        source=platform,
+        policy=http.RetryPolicy.from_settings(get_settings()),
+        error=error,
+        stream=stream,
+        detail=_error_detail,
+    ) as response:
+        yield response
 
 
 def request_events(
@@ -192,25 +155,3 @@ def _error_detail(response: httpx.Response) -> str:
     if isinstance(error, dict):
         return str(error.get("message") or error.get("type") or "")[:300]
     return str(error or doc)[:300]
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, float(email.utils.parsedate_to_datetime(value).timestamp()) - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def _reason(exc: httpx.TransportError) -> str:
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        cause = cause.__cause__ or cause.__context__
-    return (str(exc) or exc.__class__.__name__).splitlines()[0]

@@ -1,17 +1,12 @@
-"""HTTP for providers: timeouts, a per-provider rate limit, retries with backoff and jitter.
-
-Retried: connection errors, timeouts, 429 (honouring Retry-After) and 5xx. Not retried:
-any other 4xx. Every failure becomes a typed ProviderError; URLs in messages carry no
-query string, so API keys never reach a log or an error message.
+"""HTTP for providers: one shared async client per fetch run and a per-provider rate
+limit, over the project's one HTTP policy (`stock_cli.http`: timeouts, retries, typed
+failures). Every failure becomes a ProviderError naming the provider.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
-import random
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +15,7 @@ import httpx
 
 from stock_cli.config import Settings
 from stock_cli.errors import ProviderError
-from stock_cli.tls import ssl_context
+from stock_cli.http import Failure, RetryPolicy, async_client, send_async, where
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +55,6 @@ class RateLimiter:
 @dataclass
 class HttpStats:
     requests: int = 0
-    retries: int = 0
     seconds: float = 0.0
 
 
@@ -71,24 +65,17 @@ class ProviderHttp:
         self.settings = settings
         self.stats = HttpStats()
         self._limiters: dict[str, RateLimiter] = {}
-        timeout = httpx.Timeout(
-            connect=settings.http_connect_timeout,
-            read=settings.http_read_timeout,
-            write=settings.http_read_timeout,
-            pool=None,
-        )
+        self._policy = RetryPolicy.from_settings(settings)
         self._deadline = settings.http_connect_timeout + settings.http_read_timeout * 2
-        self._client = httpx.AsyncClient(
-            timeout=timeout,
+        # Some market-data sites refuse unknown agents: providers present a browser's.
+        self._client = async_client(
+            settings,
             headers={"User-Agent": BROWSER_USER_AGENT, "Accept": "application/json, text/csv, */*"},
             limits=httpx.Limits(
                 max_connections=settings.fetch_concurrency * 2,
                 max_keepalive_connections=settings.fetch_concurrency * 2,
             ),
             transport=transport,
-            follow_redirects=True,
-            trust_env=True,
-            verify=ssl_context(),
         )
 
     async def __aenter__(self) -> ProviderHttp:
@@ -110,111 +97,32 @@ class ProviderHttp:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> HttpResponse:
-        """GET with retries; returns a 2xx response or raises ProviderError."""
-        where = httpx.URL(url).copy_with(query=None)
-        attempts = self.settings.http_retries + 1
-        last_error: ProviderError | None = None
-        for attempt in range(attempts):
-            if attempt:
-                self.stats.retries += 1
-            await self._limiter(provider).wait()
-            started = time.perf_counter()
-            retry_after: float | None = None
-            try:
-                async with asyncio.timeout(self._deadline):
-                    response = await self._client.get(url, params=params, headers=headers)
-            except (httpx.TimeoutException, TimeoutError):
-                last_error = ProviderError(
-                    "network", f"{provider}: timed out waiting for {where}", provider=provider
-                )
-            except httpx.TransportError as exc:
-                last_error = ProviderError(
-                    "network",
-                    f"{provider}: cannot reach {where}: {_reason(exc)}",
+        """GET with the shared retry policy; returns a 2xx response or raises ProviderError."""
+
+        def error(failure: Failure) -> ProviderError:
+            if failure.kind == "auth":  # a provider's key: say which setting to check
+                return ProviderError(
+                    "bad_response",
+                    f"{provider}: HTTP {failure.status} from {where(url)} (check the API key)",
                     provider=provider,
                 )
-            else:
-                status = response.status_code
-                if 200 <= status < 300:
-                    return HttpResponse(
-                        status, response.content, response.headers.get("content-type", "")
-                    )
-                if status == 404:
-                    raise ProviderError(
-                        "not_found",
-                        f"{provider}: not found (HTTP 404 from {where})",
-                        provider=provider,
-                    )
-                if status == 429:
-                    retry_after = _retry_after(response.headers.get("retry-after"))
-                    last_error = ProviderError(
-                        "rate_limited", f"{provider}: rate limited (HTTP 429)", provider=provider
-                    )
-                    if retry_after is not None and retry_after > self.settings.http_max_retry_after:
-                        raise ProviderError(
-                            "rate_limited",
-                            f"{provider}: rate limited, asked to wait {retry_after:.0f}s",
-                            provider=provider,
-                        )
-                elif status >= 500:
-                    last_error = ProviderError(
-                        "bad_response", f"{provider}: HTTP {status} from {where}", provider=provider
-                    )
-                else:
-                    hint = " (check the API key)" if status in (401, 403) else ""
-                    raise ProviderError(
-                        "bad_response",
-                        f"{provider}: HTTP {status} from {where}{hint}",
-                        provider=provider,
-                    )
-            finally:
-                self.stats.requests += 1
-                self.stats.seconds += time.perf_counter() - started
-            if attempt + 1 < attempts:
-                delay = retry_after if retry_after is not None else self._backoff(attempt)
-                log.info("%s; retry %d/%d in %.2fs", last_error, attempt + 1, attempts - 1, delay)
-                await asyncio.sleep(delay)
-        assert last_error is not None
-        if attempts > 1:
-            last_error.message += f" (after {attempts} attempts)"
-            last_error.args = (last_error.message,)
-        raise last_error
+            return ProviderError(failure.kind, failure.message, provider=provider)
 
-    def _backoff(self, attempt: int) -> float:
-        # Jitter keeps many clients from retrying in lock step.
-        base: float = self.settings.http_backoff * float(2**attempt)
-        return base * (0.5 + random.random() / 2)
+        def counted(seconds: float) -> None:
+            self.stats.requests += 1
+            self.stats.seconds += seconds
 
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, float(when.timestamp()) - time.time())
-
-
-def _reason(exc: httpx.TransportError) -> str:
-    cause: BaseException | None = exc
-    while cause is not None:  # httpx wraps the OS error; name it as a person would
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, socket.gaierror):
-            return "DNS lookup failed"
-        if isinstance(cause, OSError) and cause.strerror:
-            return cause.strerror
-        cause = cause.__cause__ or cause.__context__
-    text = str(exc) or exc.__class__.__name__
-    lowered = text.lower()
-    if "connection refused" in lowered or "connect call failed" in lowered:
-        return "connection refused"
-    if "name or service not known" in lowered or "nodename nor servname" in lowered:
-        return "DNS lookup failed"
-    return text.splitlines()[0]
+        request = self._client.build_request("GET", url, params=params, headers=headers)
+        async with send_async(
+            self._client,
+            request,
+            source=provider,
+            policy=self._policy,
+            error=error,
+            deadline=self._deadline,
+            before_attempt=self._limiter(provider).wait,
+            on_attempt=counted,
+        ) as response:
+            return HttpResponse(
+                response.status_code, response.content, response.headers.get("content-type", "")
+            )

@@ -5,6 +5,8 @@ Services raise these; only `stock_cli.cli` turns them into exit codes and messag
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -18,10 +20,24 @@ class StockError(Exception):
     exit_code: int = EXIT_FAILURE
     type: str = "error"
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, message: str, *, hint: str | None = None, fields: dict[str, str] | None = None
+    ) -> None:
+        """`fields` are the inputs at fault: `{start}` in the message stands for the
+        input `start`, worded here in domain terms ({"start": "the start date"}); each
+        face words them its own way (the CLI as its options: `--start`)."""
+        self.template = message
+        self.fields = dict(fields or {})
+        self.message = self.worded(lambda _: None)
+        super().__init__(self.message)
         self.hint = hint
+
+    def worded(self, name_of: Callable[[str], str | None]) -> str:
+        """The message with each input named by `name_of` (None: the domain wording)."""
+        text = self.template
+        for field, wording in self.fields.items():
+            text = text.replace(f"{{{field}}}", name_of(field) or wording)
+        return text
 
     def to_dict(self) -> dict[str, str]:
         data = {"type": self.type, "message": self.message}
@@ -35,6 +51,18 @@ class UsageError(StockError):
 
     exit_code = EXIT_USAGE
     type = "usage"
+
+
+# Inputs several services name in their errors.
+LAST_FIELD = {"last": "the number of bars"}
+ADJUST_FIELD = {"adjust": "the adjustment"}
+
+
+def reversed_range(start: object, end: object) -> UsageError:
+    return UsageError(
+        f"{{start}} {start} is after {{end}} {end}",
+        fields={"start": "the start date", "end": "the end date"},
+    )
 
 
 class InvalidSymbolError(UsageError):

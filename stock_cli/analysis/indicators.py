@@ -244,7 +244,10 @@ def parse_spec(text: str) -> list[IndicatorSpec]:
             ) from None
         specs.setdefault(make_spec(name.strip(), values), None)
     if not specs:
-        raise UsageError("no indicators given: e.g. --indicators sma:20,rsi:14")
+        raise UsageError(
+            "no indicators given: e.g. {indicators} sma:20,rsi:14",
+            fields={"indicators": "indicators"},
+        )
     return list(specs)
 
 

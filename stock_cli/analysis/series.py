@@ -17,7 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from stock_cli.errors import NotFoundError, UsageError
+from stock_cli.errors import ADJUST_FIELD, NotFoundError, UsageError, reversed_range
 
 ADJUSTMENTS = ("adjusted", "none")
 _ADJUSTED_SQL = {
@@ -74,9 +74,9 @@ def load_series(
     `include_provisional`; each series says which one it skipped.
     """
     if adjust not in ADJUSTMENTS:
-        raise UsageError(f"--adjust must be one of {', '.join(ADJUSTMENTS)}")
+        raise UsageError(f"{{adjust}} must be one of {', '.join(ADJUSTMENTS)}", fields=ADJUST_FIELD)
     if start and end and start > end:
-        raise UsageError(f"--start {start} is after --end {end}")
+        raise reversed_range(start, end)
     wanted = [c for c in ("open", "high", "low", "close", "volume") if c in set(columns)]
     expressions = [_ADJUSTED_SQL[c] if adjust == "adjusted" else c for c in wanted]
     ids = instrument_ids(session, symbols)

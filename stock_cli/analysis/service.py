@@ -23,7 +23,7 @@ from stock_cli.analysis.indicators import (
 from stock_cli.analysis.series import PriceSeries, load_series
 from stock_cli.analysis.signals import Signal, find_signals
 from stock_cli.analysis.summary import Summary, summarize
-from stock_cli.errors import UsageError
+from stock_cli.errors import LAST_FIELD, UsageError
 from stock_cli.market.calendar import is_stale
 
 SPARKLINE_BARS = 30
@@ -63,7 +63,7 @@ def analyze_symbols(
     only unless `include_provisional`)."""
     specs = parse_spec(spec)
     if last is not None and last < 1:
-        raise UsageError("--last must be at least 1")
+        raise UsageError("{last} must be at least 1", fields=LAST_FIELD)
     today = today or clock.today()
     loaded = load_series(
         session,

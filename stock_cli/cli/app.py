@@ -25,12 +25,12 @@ from stock_cli.cli import (
     llm_cmd,
     watch_cmd,
 )
-from stock_cli.cli.common import StockCommand
+from stock_cli.cli.common import StockTyper
 from stock_cli.options import options, set_cli_overrides
 
 
 def _typer() -> typer.Typer:
-    return typer.Typer(
+    return StockTyper(
         name="stock",
         help=(
             "A local-first stock assistant: fetch daily prices into your own database, "
@@ -77,7 +77,7 @@ def root(
 
 
 def _command(name: str, function: Callable[..., Any]) -> Callable[[typer.Typer], Any]:
-    return lambda app: app.command(name, cls=StockCommand)(function)
+    return lambda app: app.command(name)(function)
 
 
 def _group(name: str, group: typer.Typer) -> Callable[[typer.Typer], Any]:

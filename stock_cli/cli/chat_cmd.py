@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from stock_cli.cli.common import JsonOption, StockCommand, new_app
+from stock_cli.cli.common import JsonOption, new_app
 
 
 def chat(
@@ -82,7 +82,7 @@ def chat(
 app = new_app("Logged conversations. Example: [bold]stock conversations ls -n 5[/bold]")
 
 
-@app.command("ls", cls=StockCommand)
+@app.command("ls")
 def conversations_ls(
     limit: Annotated[int, typer.Option("-n", "--limit", help="How many (newest first).")] = 20,
     json_output: JsonOption = False,
@@ -108,7 +108,7 @@ def conversations_ls(
     )
 
 
-@app.command("show", cls=StockCommand)
+@app.command("show")
 def conversations_show(
     conversation_id: Annotated[int, typer.Argument(help="Conversation ID.")],
     json_output: JsonOption = False,
@@ -130,7 +130,7 @@ def conversations_show(
     print_conversation(summary, messages)
 
 
-@app.command("rm", cls=StockCommand)
+@app.command("rm")
 def conversations_rm(
     conversation_id: Annotated[int | None, typer.Argument(help="Conversation ID.")] = None,
     everything: Annotated[bool, typer.Option("--all", help="Delete every conversation.")] = False,

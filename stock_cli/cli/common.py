@@ -1,8 +1,9 @@
 """What every command shares: error handling, logging set-up, common options.
 
-Commands are declared with `cls=StockCommand`, whose `invoke` turns StockErrors into
-their exit codes and one-line messages (JSON on stderr with --json), and hides
-tracebacks unless -v was given. Only this package knows about exit codes.
+Every command is a StockCommand (the apps from `new_app` and the root app make their
+commands so: nobody has to remember it), whose `invoke` turns StockErrors into their
+exit codes and one-line messages (JSON on stderr with --json), and hides tracebacks
+unless -v was given. Only this package knows about exit codes.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ class StockCommand(TyperCommand):
             return super().invoke(ctx)
         except StockError as exc:
             _log_traceback()
-            output.print_error(exc.to_dict(), json_mode=json_mode)
+            error = exc.to_dict()
+            error["message"] = exc.worded(lambda field: option_of(self, field))
+            output.print_error(error, json_mode=json_mode)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             output.print_error(
@@ -53,6 +56,16 @@ class StockCommand(TyperCommand):
             raise typer.Exit(EXIT_FAILURE) from None
 
 
+def option_of(command: Any, field: str) -> str | None:
+    """The option of `command` that sets the input `field` (`start` → `--start`)."""
+    wanted = f"--{field.replace('_', '-')}"
+    for param in command.params:
+        flags = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+        if wanted in flags or (param.name == field and flags):
+            return wanted if wanted in flags else flags[0]
+    return None
+
+
 def _log_traceback() -> None:
     if options.verbose:
         traceback.print_exc(file=sys.stderr)
@@ -72,8 +85,15 @@ def configure_logging() -> None:
     setup_logging(level=level, fmt=fmt)
 
 
+class StockTyper(typer.Typer):
+    """A Typer app whose commands are StockCommands unless they say otherwise."""
+
+    def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or StockCommand, **kwargs)
+
+
 def new_app(help_text: str) -> typer.Typer:
-    return typer.Typer(
+    return StockTyper(
         help=help_text,
         cls=TyperGroup,
         no_args_is_help=True,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from stock_cli.cli.common import JsonOption, StockCommand, new_app
+from stock_cli.cli.common import JsonOption, new_app
 
 app = new_app("Settings: what is in effect and where it came from.")
 
 
-@app.command("show", cls=StockCommand)
+@app.command("show")
 def show(json_output: JsonOption = False) -> None:
     """Print the effective settings and their source, secrets masked.
 

@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from stock_cli.cli.common import JsonOption, StockCommand, new_app
+from stock_cli.cli.common import JsonOption, new_app
 
 app = new_app("Database schema: upgrade, downgrade, current revision, history.")
 
 Revision = Annotated[str, typer.Argument(help="Target revision (an id, head, base, +1, -1).")]
 
 
-@app.command("upgrade", cls=StockCommand)
+@app.command("upgrade")
 def upgrade(
     revision: Revision = "head",
     sql: Annotated[
@@ -36,7 +36,7 @@ def upgrade(
     output.message(f"{result.database}: schema {result.before or 'empty'} → {result.after}")
 
 
-@app.command("downgrade", cls=StockCommand)
+@app.command("downgrade")
 def downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision (an id, base, -1).")],
 ) -> None:
@@ -54,7 +54,7 @@ def downgrade(
     )
 
 
-@app.command("current", cls=StockCommand)
+@app.command("current")
 def current(json_output: JsonOption = False) -> None:
     """Print the database's schema revision and whether it is the newest.
 
@@ -72,7 +72,7 @@ def current(json_output: JsonOption = False) -> None:
     typer.echo(f"{status.current or 'base (empty)'} ({state})  {status.database}")
 
 
-@app.command("history", cls=StockCommand)
+@app.command("history")
 def history(json_output: JsonOption = False) -> None:
     """List the schema revisions, newest first.
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from stock_cli.cli.common import JsonOption, StockCommand, new_app
+from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.jobs.registry import JOB_KINDS
 
 schedule_app = new_app(
     "Scheduled jobs the daemon runs. Example: [bold]stock schedule add nightly --job fetch "
@@ -18,10 +19,10 @@ alert_app = new_app(
 NameArg = Annotated[str, typer.Argument(help="Schedule name.")]
 
 
-@schedule_app.command("add", cls=StockCommand)
+@schedule_app.command("add")
 def schedule_add(
     name: NameArg,
-    job: Annotated[str, typer.Option("--job", help="fetch, alerts, report or prune.")],
+    job: Annotated[str, typer.Option("--job", help=f"{JOB_KINDS.choices()}.")],
     at: Annotated[str | None, typer.Option("--at", help="Daily time HH:MM.")] = None,
     tz: Annotated[str, typer.Option("--tz", help="Time zone of --at.")] = "UTC",
     days: Annotated[
@@ -74,7 +75,7 @@ def schedule_add(
     output.message(f"Schedule {name} saved.")
 
 
-@schedule_app.command("ls", cls=StockCommand)
+@schedule_app.command("ls")
 def schedule_ls(json_output: JsonOption = False) -> None:
     """List schedules with their next run and last result.
 
@@ -110,7 +111,7 @@ def schedule_ls(json_output: JsonOption = False) -> None:
     output.print_table(columns, rows)
 
 
-@schedule_app.command("rm", cls=StockCommand)
+@schedule_app.command("rm")
 def schedule_rm(name: NameArg) -> None:
     """Remove a schedule.
 
@@ -125,13 +126,13 @@ def schedule_rm(name: NameArg) -> None:
     output.message(f"Removed {name}.")
 
 
-@schedule_app.command("enable", cls=StockCommand)
+@schedule_app.command("enable")
 def schedule_enable(name: NameArg) -> None:
     """Enable a schedule. Example: stock schedule enable nightly"""
     _set_enabled(name, True)
 
 
-@schedule_app.command("disable", cls=StockCommand)
+@schedule_app.command("disable")
 def schedule_disable(name: NameArg) -> None:
     """Disable a schedule (kept, not run). Example: stock schedule disable nightly"""
     _set_enabled(name, False)
@@ -147,7 +148,7 @@ def _set_enabled(name: str, enabled: bool) -> None:
     output.message(f"{name} {'enabled' if enabled else 'disabled'}.")
 
 
-@schedule_app.command("run", cls=StockCommand)
+@schedule_app.command("run")
 def schedule_run(name: NameArg, json_output: JsonOption = False) -> None:
     """Run a schedule now, in the foreground (and what runs after it).
 
@@ -214,7 +215,7 @@ def _report(results: list, json_output: bool) -> None:  # type: ignore[type-arg]
         raise PartialFailure("some symbols failed")
 
 
-@alert_app.command("add", cls=StockCommand)
+@alert_app.command("add")
 def alert_add(
     symbol: Annotated[str, typer.Argument(help="Symbol.")],
     expression: Annotated[str, typer.Argument(help='Condition, e.g. "rsi_14 < 30".')],
@@ -255,7 +256,7 @@ def alert_add(
     output.message(f"Alert {view.name!r} added.")
 
 
-@alert_app.command("ls", cls=StockCommand)
+@alert_app.command("ls")
 def alert_ls(json_output: JsonOption = False) -> None:
     """List alerts. Example: stock alert ls --json"""
     from stock_cli import output
@@ -280,7 +281,7 @@ def alert_ls(json_output: JsonOption = False) -> None:
     )
 
 
-@alert_app.command("rm", cls=StockCommand)
+@alert_app.command("rm")
 def alert_rm(name: Annotated[str, typer.Argument(help="Alert name.")]) -> None:
     """Remove an alert. Example: stock alert rm "AAPL: rsi_14 < 30" """
     from stock_cli import output
@@ -292,7 +293,7 @@ def alert_rm(name: Annotated[str, typer.Argument(help="Alert name.")]) -> None:
     output.message(f"Removed {name!r}.")
 
 
-@alert_app.command("test", cls=StockCommand)
+@alert_app.command("test")
 def alert_test(
     name: Annotated[str, typer.Argument(help="Alert name.")], json_output: JsonOption = False
 ) -> None:
@@ -312,7 +313,7 @@ def alert_test(
     )
 
 
-@alert_app.command("check", cls=StockCommand)
+@alert_app.command("check")
 def alert_check(json_output: JsonOption = False) -> None:
     """Evaluate every alert, fire those that became true, deliver pending ones.
 

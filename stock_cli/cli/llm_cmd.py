@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from stock_cli.cli.common import JsonOption, StockCommand, new_app
+from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.llm.kinds import PLATFORM_KINDS
 
 app = new_app(
     "LLM platforms for `stock chat`. Example: [bold]stock llm add deepseek --kind openai[/bold]"
@@ -14,11 +15,15 @@ app = new_app(
 NameArg = Annotated[str, typer.Argument(help="Platform name.")]
 
 
-@app.command("add", cls=StockCommand)
+@app.command("add")
 def add(
     name: NameArg,
     kind: Annotated[
-        str, typer.Option("--kind", help="openai (any compatible endpoint) or anthropic.")
+        str,
+        typer.Option(
+            "--kind",
+            help="; ".join(f"{k.name}: {k.help}" for k in PLATFORM_KINDS) + ".",
+        ),
     ],
     model: Annotated[str, typer.Option("--model", help="Model name, e.g. gpt-4o-mini.")],
     base_url: Annotated[
@@ -69,7 +74,7 @@ def add(
     )
 
 
-@app.command("ls", cls=StockCommand)
+@app.command("ls")
 def ls(json_output: JsonOption = False) -> None:
     """List the configured platforms (keys masked).
 
@@ -99,7 +104,7 @@ def ls(json_output: JsonOption = False) -> None:
     output.print_table(columns, rows)
 
 
-@app.command("rm", cls=StockCommand)
+@app.command("rm")
 def rm(name: NameArg) -> None:
     """Remove a platform.
 
@@ -114,7 +119,7 @@ def rm(name: NameArg) -> None:
     output.message(f"Removed {name}.")
 
 
-@app.command("default", cls=StockCommand)
+@app.command("default")
 def default(name: NameArg) -> None:
     """Make a platform the default for `stock chat`.
 
@@ -129,7 +134,7 @@ def default(name: NameArg) -> None:
     output.message(f"{name} is now the default platform.")
 
 
-@app.command("test", cls=StockCommand)
+@app.command("test")
 def round_trip(
     name: Annotated[str | None, typer.Argument(help="Platform (default: the default one).")] = None,
     json_output: JsonOption = False,

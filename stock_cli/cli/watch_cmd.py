@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from stock_cli.cli.common import JsonOption, StockCommand, new_app
+from stock_cli.cli.common import JsonOption, new_app
 
 app = new_app(
     "Watchlists: the symbols you follow. Example: [bold]stock watch add AAPL sh600519[/bold]"
@@ -17,7 +17,7 @@ SymbolsArg = Annotated[list[str], typer.Argument(help="Symbols, e.g. AAPL BRK.B 
 ListName = Annotated[str, typer.Option("--list", "-l", help="Watchlist name.")]
 
 
-@app.command("add", cls=StockCommand)
+@app.command("add")
 def add(
     symbols: SymbolsArg, list_name: ListName = DEFAULT, json_output: JsonOption = False
 ) -> None:
@@ -28,14 +28,12 @@ def add(
 
     from stock_cli import output
     from stock_cli.db.engine import session_scope
-    from stock_cli.jobs.schedules import ensure_default_schedules
+    from stock_cli.jobs.schedules import watch_symbols
     from stock_cli.market.symbols import normalise_symbols
-    from stock_cli.market.watchlists import add_to_watchlist
 
-    canonical = normalise_symbols(symbols)
     with session_scope(write=True) as session:
-        change = add_to_watchlist(session, symbols=canonical, name=list_name)
-        created = ensure_default_schedules(session, watchlist=list_name, symbols=canonical)
+        result = watch_symbols(session, symbols=normalise_symbols(symbols), name=list_name)
+    change, created = result.change, result.created_schedules
     if json_output:
         output.print_json(
             {"watchlist": change.watchlist, "added": change.changed, "unchanged": change.unchanged}
@@ -51,7 +49,7 @@ def add(
         )
 
 
-@app.command("rm", cls=StockCommand)
+@app.command("rm")
 def remove(
     symbols: SymbolsArg, list_name: ListName = DEFAULT, json_output: JsonOption = False
 ) -> None:
@@ -83,7 +81,7 @@ def remove(
         output.warn(f"not on {change.watchlist}: {', '.join(change.unchanged)}")
 
 
-@app.command("ls", cls=StockCommand)
+@app.command("ls")
 def ls(list_name: ListName = DEFAULT, json_output: JsonOption = False) -> None:
     """Show the symbols of a watchlist with their newest stored bar.
 
@@ -111,7 +109,7 @@ def ls(list_name: ListName = DEFAULT, json_output: JsonOption = False) -> None:
     output.print_table(columns, rows, title=f"Watchlist {list_name} ({len(entries)})")
 
 
-@app.command("lists", cls=StockCommand)
+@app.command("lists")
 def lists(json_output: JsonOption = False) -> None:
     """Show every watchlist and how many symbols it holds.
 
@@ -135,7 +133,7 @@ def lists(json_output: JsonOption = False) -> None:
     output.print_table(columns, [(s.name, s.members, s.created_at) for s in summaries])
 
 
-@app.command("drop", cls=StockCommand)
+@app.command("drop")
 def drop(
     name: Annotated[str, typer.Argument(help="Watchlist to delete.")],
     json_output: JsonOption = False,

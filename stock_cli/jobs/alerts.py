@@ -92,7 +92,10 @@ def validate_notify(notify: str) -> str:
         return notify
     if notify.startswith("webhook:") and notify[8:].startswith(("http://", "https://")):
         return notify
-    raise UsageError("--notify takes log, webhook:URL (http or https) or command:CMD")
+    raise UsageError(
+        "{notify} takes log, webhook:URL (http or https) or command:CMD",
+        fields={"notify": "the notification target"},
+    )
 
 
 def add_alert(
@@ -109,9 +112,14 @@ def add_alert(
     canonical = normalise_symbol(symbol)
     name = name or f"{canonical}: {expression}"[:64]
     if not name.strip() or not name.isprintable() or len(name) > 64:
-        raise UsageError("--name takes up to 64 printable characters")
+        raise UsageError(
+            "{name} takes up to 64 printable characters", fields={"name": "an alert name"}
+        )
     if session.exec(select(AlertRule).where(AlertRule.name == name)).first() is not None:
-        raise UsageError(f"an alert named {name!r} exists: choose another --name or remove it")
+        raise UsageError(
+            f"an alert named {name!r} exists: choose another {{name}} or remove it",
+            fields={"name": "name"},
+        )
     rule = AlertRule(
         name=name,
         symbol=canonical,

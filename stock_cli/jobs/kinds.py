@@ -1,5 +1,5 @@
-"""The job kinds the daemon runs, one class each behind `JobKind`: fetch, alerts, report,
-prune. Each runs inside the runner, which records the run (job_run)."""
+"""The job kinds the daemon runs, one class each behind `JobKind` (registered by name in
+`jobs/registry.py`). Each runs inside the runner, which records the run (job_run)."""
 
 from __future__ import annotations
 
@@ -278,6 +278,3 @@ class PruneJob:
                 conn.exec_driver_sql("VACUUM")
             conn.exec_driver_sql("ANALYZE")
         return JobOutcome(rows=deleted, detail=f"deleted {deleted} rows older than {days} days")
-
-
-KINDS: dict[str, JobKind] = {k.name: k for k in (FetchJob(), AlertsJob(), ReportJob(), PruneJob())}

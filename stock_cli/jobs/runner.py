@@ -23,7 +23,7 @@ from stock_cli.db.job_models import JobRun, Schedule
 from stock_cli.db.models import utcnow
 from stock_cli.db.rows import dialect_insert
 from stock_cli.errors import StockError
-from stock_cli.jobs.kinds import KINDS
+from stock_cli.jobs.registry import JOB_KINDS
 from stock_cli.jobs.schedules import current_slot, get_schedule, period_seconds
 from stock_cli.processes import died_here, this_host
 
@@ -83,7 +83,7 @@ def run_job(
         # A manual run is its own slot (unique even when the clock is pinned).
         slot = slot or f"manual:{utcnow().isoformat()}:{uuid.uuid4().hex[:8]}"
         run_id = claim(session, schedule=schedule, slot=slot, attempt=attempt)
-        kind = KINDS[schedule.job]
+        kind = JOB_KINDS.load(schedule.job)()
         detached = Schedule.model_validate(schedule.model_dump())
     if run_id is None:
         log.info("%s %s: claimed by another worker", name, slot)

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, select
@@ -15,11 +15,15 @@ from stock_cli.db.job_models import JobRun, Schedule
 from stock_cli.db.models import utcnow
 from stock_cli.db.rows import insert_if_absent
 from stock_cli.errors import NotFoundError, UsageError
+from stock_cli.jobs.registry import JOB_KINDS
 
-JOB_KINDS = ("fetch", "alerts", "report", "prune")
+if TYPE_CHECKING:
+    from stock_cli.market.watchlists import WatchChange
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _EVERY = re.compile(r"^(\d+)\s*([smhd])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DAYS_FIELD = {"days": "the days"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 
@@ -41,7 +45,10 @@ class ScheduleView:
 def parse_every(text: str) -> int:
     match = _EVERY.match(text.strip().lower())
     if not match or int(match.group(1)) == 0:
-        raise UsageError(f"--every takes a period such as 30s, 15m, 1h or 1d, not {text!r}")
+        raise UsageError(
+            f"{{every}} takes a period such as 30s, 15m, 1h or 1d, not {text!r}",
+            fields={"every": "the period"},
+        )
     return int(match.group(1)) * _UNIT[match.group(2)]
 
 
@@ -92,14 +99,17 @@ def parse_days(text: str) -> list[str]:
         if "-" in part:
             first, _, last = part.partition("-")
             if first not in DAYS or last not in DAYS:
-                raise UsageError(f"--days: unknown day in {part!r} (use mon … sun)")
+                raise UsageError(
+                    f"{{days}}: unknown day in {part!r} (use mon … sun)", fields=_DAYS_FIELD
+                )
             i, j = DAYS.index(first), DAYS.index(last)
             days += [DAYS[k % 7] for k in range(i, i + (j - i) % 7 + 1)]
         elif part in DAYS:
             days.append(part)
         else:
             raise UsageError(
-                f"--days: unknown day {part!r} (use mon … sun, or ranges like mon-fri)"
+                f"{{days}}: unknown day {part!r} (use mon … sun, or ranges like mon-fri)",
+                fields=_DAYS_FIELD,
             )
     return [d for d in DAYS if d in set(days)]
 
@@ -178,12 +188,16 @@ def add_schedule(
 ) -> Schedule:
     if not _NAME.match(name):
         raise UsageError(f"invalid schedule name {name!r}")
-    if job not in JOB_KINDS:
-        raise UsageError(f"--job must be one of {', '.join(JOB_KINDS)}")
+    JOB_KINDS.entry(job)  # an unknown kind is a usage error naming the known ones
     if sum(x is not None for x in (at, every, after)) != 1:
-        raise UsageError("give exactly one of --at HH:MM, --every PERIOD or --after SCHEDULE")
+        raise UsageError(
+            "give exactly one of {at} HH:MM, {every} PERIOD or {after} SCHEDULE",
+            fields={"at": "a time", "every": "a period", "after": "a schedule to follow"},
+        )
     if at is not None and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
-        raise UsageError(f"--at takes HH:MM (24-hour), not {at!r}")
+        raise UsageError(
+            f"{{at}} takes HH:MM (24-hour), not {at!r}", fields={"at": "the time of day"}
+        )
     zone(timezone)
     if (
         after is not None
@@ -303,3 +317,19 @@ def _after_close(symbol: str) -> tuple[str, str, str]:
     close = dt.datetime.combine(dt.date(2000, 1, 3), exchange.close) + dt.timedelta(minutes=30)
     days = f"{TRADING}:{exchange.mic}" if exchange.mic else "mon-fri"
     return close.strftime("%H:%M"), exchange.timezone, days
+
+
+@dataclass(frozen=True)
+class WatchResult:
+    change: WatchChange
+    created_schedules: list[str]
+
+
+def watch_symbols(session: Session, *, symbols: list[str], name: str) -> WatchResult:
+    """Put symbols on a watchlist; the first watchlist (and each new market of one that
+    has default schedules) gets its default fetch and alerts schedules."""
+    from stock_cli.market.watchlists import add_to_watchlist
+
+    change = add_to_watchlist(session, symbols=symbols, name=name)
+    created = ensure_default_schedules(session, watchlist=name, symbols=symbols)
+    return WatchResult(change, created)

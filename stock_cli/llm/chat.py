@@ -194,7 +194,7 @@ def run_turn(
         if not calls or not tools_enabled:
             break
         if rounds >= chain_limit:
-            result.note = f"stopped after {chain_limit} rounds of tool calls (--chain-limit)"
+            result.note = f"stopped after {chain_limit} rounds of tool calls (the chain limit)"
             break
         rounds += 1
         for call in calls:

@@ -15,8 +15,8 @@ from stock_cli.db.chat_models import LLMPlatform
 from stock_cli.db.rows import insert_if_absent
 from stock_cli.errors import ConfigError, NotFoundError, UsageError
 from stock_cli.llm.base import ChatPlatform
+from stock_cli.llm.kinds import PLATFORM_KINDS
 
-KINDS = ("openai", "anthropic")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -54,7 +54,9 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--option needs key=value, got {pair!r}")
+            raise UsageError(
+                f"{{option}} needs key=value, got {pair!r}", fields={"option": "an option"}
+            )
         try:
             options[key.strip()] = json.loads(value)
         except ValueError:
@@ -77,13 +79,16 @@ def add_platform(
     """Add or replace platform `name`. The first platform becomes the default."""
     if not _NAME.match(name):
         raise UsageError(f"invalid platform name {name!r}: letters, digits, '_', '-', '.'")
-    if kind not in KINDS:
-        raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
+    PLATFORM_KINDS.entry(kind)  # an unknown kind is a usage error naming the known ones
     if api_key_env and api_key:
-        raise UsageError("give either --api-key-env or --api-key, not both")
+        raise UsageError(
+            "give either {api_key_env} or {api_key}, not both",
+            fields={"api_key_env": "a key variable", "api_key": "a key"},
+        )
     if api_key_env and not _ENV.match(api_key_env):
         raise UsageError(
-            f"--api-key-env takes a variable name such as OPENAI_API_KEY, not {api_key_env!r}"
+            f"{{api_key_env}} takes a variable name such as OPENAI_API_KEY, not {api_key_env!r}",
+            fields={"api_key_env": "the key variable"},
         )
     existing = session.exec(select(LLMPlatform).where(LLMPlatform.name == name)).first()
     first = session.exec(select(LLMPlatform)).first() is None
@@ -138,17 +143,12 @@ def open_platform(platform: LLMPlatform, *, model: str | None = None) -> ChatPla
     key = resolve_key(platform)
     options = json.loads(platform.options or "{}")
     chosen = model or platform.model
-    if platform.kind == "anthropic":
-        from stock_cli.llm.anthropic import DEFAULT_BASE_URL as ANTHROPIC_URL
-        from stock_cli.llm.anthropic import AnthropicPlatform
-
-        return AnthropicPlatform(
-            chosen, key, platform.base_url or ANTHROPIC_URL, options, platform.name
-        )
-    from stock_cli.llm.openai import DEFAULT_BASE_URL as OPENAI_URL
-    from stock_cli.llm.openai import OpenAIPlatform
-
-    return OpenAIPlatform(chosen, key, platform.base_url or OPENAI_URL, options, platform.name)
+    adapter = PLATFORM_KINDS.load(platform.kind)
+    where = {"base_url": platform.base_url} if platform.base_url else {}
+    chat: ChatPlatform = adapter(
+        model=chosen, api_key=key, options=options, name=platform.name, **where
+    )
+    return chat
 
 
 def resolve_key(platform: LLMPlatform) -> str | None:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from stock_cli.db.models import Instrument, PriceBar
-from stock_cli.errors import NotFoundError, UsageError
+from stock_cli.errors import ADJUST_FIELD, LAST_FIELD, NotFoundError, UsageError, reversed_range
 from stock_cli.market.instruments import get_instrument
 
 ADJUSTMENTS = ("none", "adjusted")
@@ -60,11 +60,11 @@ def load_bars(
     """Stored bars of `symbol`, oldest first. `adjust="adjusted"` back-adjusts O/H/L/C by
     the bar's adjusted-close / close ratio (bars without an adjusted close keep raw prices)."""
     if adjust not in ADJUSTMENTS:
-        raise UsageError(f"--adjust must be one of {', '.join(ADJUSTMENTS)}")
+        raise UsageError(f"{{adjust}} must be one of {', '.join(ADJUSTMENTS)}", fields=ADJUST_FIELD)
     if last is not None and last < 1:
-        raise UsageError("--last must be at least 1")
+        raise UsageError("{last} must be at least 1", fields=LAST_FIELD)
     if start and end and start > end:
-        raise UsageError(f"--start {start} is after --end {end}")
+        raise reversed_range(start, end)
     instrument = get_instrument(session, symbol=symbol)
     if instrument is None:
         raise NotFoundError(

@@ -28,7 +28,7 @@ from stock_cli.config import Settings, get_settings
 from stock_cli.db.counters import increment
 from stock_cli.db.engine import get_engine, session_scope
 from stock_cli.db.models import FetchResult, FetchRun, Instrument, PriceBar, utcnow
-from stock_cli.errors import ProviderError, StockError, UsageError
+from stock_cli.errors import ProviderError, StockError, UsageError, reversed_range
 from stock_cli.market.calendar import exchange_of, is_provisional
 from stock_cli.market.http import HttpStats, ProviderHttp
 from stock_cli.market.providers import PROVIDERS, get_provider
@@ -180,7 +180,7 @@ def plan_fetch(
     today = today or clock.today()
     end = end or today
     if start and start > end:
-        raise UsageError(f"--start {start} is after --end {end}")
+        raise reversed_range(start, end)
     ranges = {
         row[0]: (_as_date(row[1]), _as_date(row[2]))
         for row in session.execute(

@@ -165,7 +165,10 @@ def import_files(
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if symbol and len(paths) > 1:
-        raise UsageError("--symbol names one instrument: give one file with it")
+        raise UsageError(
+            "{symbol} names one instrument: give one file with it",
+            fields={"symbol": "a symbol"},
+        )
     return [_import_one(path, symbol=symbol, fmt=fmt) for path in paths]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from stock_cli.config import Settings, get_settings, mask_url
+from stock_cli.db.errors import describe_db_error, translate_db_errors
 from stock_cli.errors import DatabaseError, SchemaOutOfDateError
+
+__all__ = ["describe_db_error", "translate_db_errors"]  # re-exported for callers
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +168,8 @@ def ensure_schema(engine: Engine) -> None:
             )
         if not is_sqlite(engine.url):
             raise SchemaOutOfDateError(current, HEAD_REVISION)
+        # Imported here, not above: Alembic costs start-up time and only an out-of-date
+        # SQLite database needs it (migrate does not import this module: no cycle).
         from stock_cli.db.migrate import upgrade
 
         log.info("upgrading %s from %s to %s", engine.url, current or "empty", HEAD_REVISION)
@@ -176,38 +180,6 @@ def _is_known_revision(revision: str) -> bool:
     from stock_cli.db.migrate import known_revisions
 
     return revision in known_revisions()
-
-
-@contextlib.contextmanager
-def translate_db_errors(engine: Engine | None = None) -> Iterator[None]:
-    """Turn driver errors into one-line DatabaseErrors (the password masked)."""
-    try:
-        yield
-    except sa.exc.DBAPIError as exc:
-        raise DatabaseError(describe_db_error(exc, engine)) from exc
-    except sa.exc.SQLAlchemyError as exc:
-        raise DatabaseError(f"database error: {exc}") from exc
-    except Exception as exc:
-        # The bulk write path talks to the driver directly (sqlite3 / psycopg).
-        if isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("psycopg"):
-            raise DatabaseError(describe_db_error(exc, engine)) from exc
-        raise
-
-
-def describe_db_error(exc: Exception, engine: Engine | None) -> str:
-    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
-    detail = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-    where = mask_url(engine.url.render_as_string(hide_password=False)) if engine else "the database"
-    lowered = detail.lower()
-    if "database is locked" in lowered:
-        return f"{where} is locked by another process (waited the busy timeout): {detail}"
-    if "readonly" in lowered or "read-only" in lowered:
-        return f"{where} is read-only: {detail}"
-    if "disk" in lowered and "full" in lowered:
-        return f"the disk holding {where} is full: {detail}"
-    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | sqlite3.OperationalError):
-        return f"cannot use {where}: {detail}"
-    return f"database error on {where}: {detail}"
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from stock_cli.config import mask_url
+from stock_cli.db.errors import translate_db_errors
 from stock_cli.errors import NotFoundError, StockError
 
 
@@ -56,8 +57,6 @@ def _run(engine: Engine, fn: Any, *args: Any, **kwargs: Any) -> None:
     """Run an Alembic command on one of our engines (its SQLite pragmas included)."""
     url = engine.url.render_as_string(hide_password=False)
     cfg = alembic_config(url)
-    from stock_cli.db.engine import translate_db_errors
-
     with (
         translate_db_errors(engine),
         engine.execution_options(sqlite_immediate=True).begin() as conn,

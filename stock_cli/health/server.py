@@ -308,6 +308,72 @@ def _timestamp(value: Any) -> float:
     return 0.0
 
 
+class _HttpServer(ThreadingHTTPServer):
+    app: HealthServer
+
+
+class HealthHandler(BaseHTTPRequestHandler):
+    """GET/HEAD of the health routes; everything else is refused (read-only)."""
+
+    server: _HttpServer
+    server_version = f"stock-cli/{__version__}"
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        app = self.server.app
+        path = self.path.split("?")[0].rstrip("/") or "/"
+        if path == "/healthz":
+            problem = app.liveness() if app.liveness else None
+            if problem:
+                self._send(503, {"status": "unavailable", "error": problem})
+            else:
+                self._send(200, {"status": "ok"})
+        elif path in ("/readyz", "/api/v1/health"):
+            report = app.report()
+            body: dict[str, Any] = {"status": "ok" if report.ready else "unavailable"}
+            if path == "/api/v1/health":
+                body.update(to_jsonable(report))
+            elif report.error:
+                body["error"] = report.error
+            self._send(200 if report.ready else 503, body)
+        elif path == "/metrics":
+            future = app.pool.submit(metrics_text, app.engine)
+            try:
+                text = future.result(timeout=DB_TIMEOUT * 2)
+            except concurrent.futures.TimeoutError:
+                self._send(503, {"status": "unavailable", "error": "metrics timed out"})
+                return
+            self._raw(200, text, "text/plain; version=0.0.4; charset=utf-8")
+        elif path == "/":
+            self._send(200, {"name": "stock-cli", "version": __version__})
+        else:
+            self._send(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        self._send(405, {"error": "read-only"})
+
+    do_PUT = do_DELETE = do_PATCH = do_POST
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        self._raw(status, json.dumps(to_jsonable(body)).encode(), "application/json")
+
+    def _raw(self, status: int, body: bytes, content_type: str) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("health: " + format, *args)
+
+
 class HealthServer:
     """`liveness` (the daemon's) returns why the process is not alive, or None."""
 
@@ -324,66 +390,8 @@ class HealthServer:
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=4, thread_name_prefix="health-db"
         )
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            server_version = f"stock-cli/{__version__}"
-
-            def do_HEAD(self) -> None:
-                self.do_GET()
-
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0].rstrip("/") or "/"
-                if path == "/healthz":
-                    problem = server.liveness() if server.liveness else None
-                    if problem:
-                        self._send(503, {"status": "unavailable", "error": problem})
-                    else:
-                        self._send(200, {"status": "ok"})
-                elif path in ("/readyz", "/api/v1/health"):
-                    report = server.report()
-                    body: dict[str, Any] = {"status": "ok" if report.ready else "unavailable"}
-                    if path == "/api/v1/health":
-                        body.update(to_jsonable(report))
-                    elif report.error:
-                        body["error"] = report.error
-                    self._send(200 if report.ready else 503, body)
-                elif path == "/metrics":
-                    future = server.pool.submit(metrics_text, server.engine)
-                    try:
-                        text = future.result(timeout=DB_TIMEOUT * 2)
-                    except concurrent.futures.TimeoutError:
-                        self._send(503, {"status": "unavailable", "error": "metrics timed out"})
-                        return
-                    self._raw(200, text, "text/plain; version=0.0.4; charset=utf-8")
-                elif path == "/":
-                    self._send(200, {"name": "stock-cli", "version": __version__})
-                else:
-                    self._send(404, {"error": "not found"})
-
-            def do_POST(self) -> None:
-                self._send(405, {"error": "read-only"})
-
-            do_PUT = do_DELETE = do_PATCH = do_POST
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                self._raw(status, json.dumps(to_jsonable(body)).encode(), "application/json")
-
-            def _raw(self, status: int, body: bytes, content_type: str) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", content_type)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, format: str, *args: Any) -> None:
-                log.debug("health: " + format, *args)
-
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd = _HttpServer((host, port), HealthHandler)
+        self.httpd.app = self
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread: threading.Thread | None = None

@@ -19,6 +19,7 @@ from stock_cli.options import cli_overrides
 
 APP_NAME = "stock-cli"
 ENV_FILE = ".env"
+ENV_PREFIX = "STOCK_"
 MASK = "********"
 
 
@@ -29,7 +30,9 @@ def _env(*names: str) -> Any:
 class Settings(BaseSettings):
     """Every setting, with the environment variable(s) that set it (first name wins)."""
 
+    # Every setting is STOCK_<NAME> unless it says otherwise (DATABASE_URL, POSTGRES_*).
     model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
         env_file=ENV_FILE,
         env_file_encoding="utf-8",
         extra="ignore",
@@ -63,7 +66,6 @@ class Settings(BaseSettings):
     )
     data_dir: Path | None = Field(
         default=None,
-        validation_alias=_env("STOCK_DATA_DIR"),
         description="folder of the default SQLite database (default: the user data dir)",
     )
     environment: Literal["dev", "prod"] = Field(
@@ -73,127 +75,105 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="WARNING",
-        validation_alias=_env("STOCK_LOG_LEVEL"),
         description="log level of messages on stderr",
     )
     log_format: Literal["text", "json"] = Field(
         default="text",
-        validation_alias=_env("STOCK_LOG_FORMAT"),
         description="text, or json (one object a line, for log collectors)",
     )
     db_busy_timeout: float = Field(
         default=15.0,
         ge=5.0,
-        validation_alias=_env("STOCK_DB_BUSY_TIMEOUT"),
         description="seconds SQLite waits for a lock before failing",
     )
     db_connect_timeout: int = Field(
         default=5,
         ge=1,
-        validation_alias=_env("STOCK_DB_CONNECT_TIMEOUT"),
         description="seconds to wait for a PostgreSQL connection",
     )
 
     # --- market-data providers -------------------------------------------------------
     yahoo_base_url: str = Field(
         default="https://query2.finance.yahoo.com",
-        validation_alias=_env("STOCK_YAHOO_BASE_URL"),
         description="Yahoo Finance chart API base URL",
     )
     eastmoney_base_url: str = Field(
         default="https://push2his.eastmoney.com",
-        validation_alias=_env("STOCK_EASTMONEY_BASE_URL"),
         description="Eastmoney kline API base URL",
     )
     tencent_base_url: str = Field(
         default="https://web.ifzq.gtimg.cn",
-        validation_alias=_env("STOCK_TENCENT_BASE_URL"),
         description="Tencent day-line API base URL",
     )
     tiingo_base_url: str = Field(
         default="https://api.tiingo.com",
-        validation_alias=_env("STOCK_TIINGO_BASE_URL"),
         description="Tiingo API base URL",
     )
     polygon_base_url: str = Field(
         default="https://api.polygon.io",
-        validation_alias=_env("STOCK_POLYGON_BASE_URL"),
         description="Polygon API base URL",
     )
     tiingo_api_key: SecretStr | None = Field(
         default=None,
-        validation_alias=_env("STOCK_TIINGO_API_KEY"),
         description="Tiingo API token (enables the tiingo provider)",
     )
     polygon_api_key: SecretStr | None = Field(
         default=None,
-        validation_alias=_env("STOCK_POLYGON_API_KEY"),
         description="Polygon API key (enables the polygon provider)",
     )
     providers_cn: str = Field(
         default="eastmoney,tencent,yahoo",
-        validation_alias=_env("STOCK_PROVIDERS_CN"),
         description="provider fallback chain for A-shares (.SS/.SZ/.BJ)",
     )
     providers_default: str = Field(
         default="yahoo,tiingo,polygon",
-        validation_alias=_env("STOCK_PROVIDERS_DEFAULT"),
         description="provider fallback chain elsewhere (keyless providers are skipped)",
     )
     fetch_concurrency: int = Field(
         default=8,
         ge=1,
         le=64,
-        validation_alias=_env("STOCK_FETCH_CONCURRENCY"),
         description="symbols fetched at the same time",
     )
     rate_limit: float = Field(
         default=5.0,
         ge=0,
-        validation_alias=_env("STOCK_RATE_LIMIT"),
         description="requests per second to each provider (0: unlimited)",
     )
     http_connect_timeout: float = Field(
         default=5.0,
         gt=0,
-        validation_alias=_env("STOCK_HTTP_CONNECT_TIMEOUT"),
         description="seconds to connect to a provider",
     )
     http_read_timeout: float = Field(
         default=20.0,
         gt=0,
-        validation_alias=_env("STOCK_HTTP_READ_TIMEOUT"),
         description="seconds to wait for a provider's response",
     )
     http_retries: int = Field(
         default=3,
         ge=0,
         le=10,
-        validation_alias=_env("STOCK_HTTP_RETRIES"),
         description="retries after a connection error, timeout, 429 or 5xx",
     )
     http_backoff: float = Field(
         default=0.5,
         ge=0,
-        validation_alias=_env("STOCK_HTTP_BACKOFF"),
         description="first retry delay in seconds (doubles each retry, with jitter)",
     )
     http_max_retry_after: float = Field(
         default=60.0,
         ge=0,
-        validation_alias=_env("STOCK_HTTP_MAX_RETRY_AFTER"),
         description="longest Retry-After (seconds) honoured before giving up",
     )
     fetch_overlap_days: int = Field(
         default=7,
         ge=0,
-        validation_alias=_env("STOCK_FETCH_OVERLAP_DAYS"),
         description="calendar days re-fetched before the last stored bar (revisions)",
     )
     history_years: int = Field(
         default=10,
         ge=1,
-        validation_alias=_env("STOCK_HISTORY_YEARS"),
         description="years of history fetched for a new symbol",
     )
 
@@ -201,44 +181,37 @@ class Settings(BaseSettings):
         default=0.0,
         ge=-1,
         le=1,
-        validation_alias=_env("STOCK_RISK_FREE_RATE"),
         description="annual risk-free rate for the Sharpe ratio (0.04 = 4 %)",
     )
 
     llm_timeout: float = Field(
         default=300.0,
         gt=0,
-        validation_alias=_env("STOCK_LLM_TIMEOUT"),
         description="longest a model's answer may stream, in seconds",
     )
     retention_days: int = Field(
         default=90,
         ge=1,
-        validation_alias=_env("STOCK_RETENTION_DAYS"),
         description="days of job runs and chat logs the prune job keeps",
     )
     daemon_retry_delay: float = Field(
         default=10.0,
         ge=0,
-        validation_alias=_env("STOCK_DAEMON_RETRY_DELAY"),
         description="seconds before a failed job's first retry (then ×6, ×30)",
     )
     daemon_grace: float = Field(
         default=30.0,
         ge=0,
-        validation_alias=_env("STOCK_DAEMON_GRACE"),
         description="seconds a running job may finish after SIGTERM",
     )
     daemon_heartbeat_interval: float = Field(
         default=10.0,
         gt=0,
-        validation_alias=_env("STOCK_DAEMON_HEARTBEAT_INTERVAL"),
         description="seconds between the daemon's heartbeats in the database",
     )
     daemon_heartbeat_timeout: float = Field(
         default=120.0,
         gt=0,
-        validation_alias=_env("STOCK_DAEMON_HEARTBEAT_TIMEOUT"),
         description="seconds without a scheduler pass before /healthz fails and a daemon "
         "counts as gone",
     )
@@ -318,7 +291,7 @@ def _load_settings(overrides: tuple[tuple[str, Any], ...]) -> Settings:
         return Settings(**dict(overrides))
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            f"{'.'.join(_env_name(str(p)) for p in err['loc']) or 'settings'}: {err['msg']}"
             for err in exc.errors(include_url=False, include_input=False)
         )
         raise ConfigError(
@@ -348,7 +321,7 @@ def describe_settings(settings: Settings | None = None) -> list[SettingValue]:
     environ = {k.upper(): v for k, v in os.environ.items()}
     rows: list[SettingValue] = []
     for name, field in Settings.model_fields.items():
-        names = _alias_names(field.validation_alias)
+        names = env_names(name)
         value = getattr(settings, name)
         secret = isinstance(value, SecretStr)
         rows.append(
@@ -378,6 +351,16 @@ def describe_settings(settings: Settings | None = None) -> list[SettingValue]:
         ),
     )
     return rows
+
+
+def env_names(name: str) -> list[str]:
+    """The variables that set a setting, first wins (`log_format` → [STOCK_LOG_FORMAT])."""
+    field = Settings.model_fields[name]
+    return _alias_names(field.validation_alias) or [f"{ENV_PREFIX}{name.upper()}"]
+
+
+def _env_name(name: str) -> str:
+    return env_names(name)[0] if name in Settings.model_fields else name
 
 
 def _alias_names(alias: Any) -> list[str]:

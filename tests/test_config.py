@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stock_cli.config import Settings, get_settings, mask_url
+from stock_cli.config import Settings, env_names, get_settings, mask_url
 from stock_cli.options import set_cli_overrides
 from tests.conftest import StockRunner
 
@@ -117,6 +117,6 @@ def test_default_database_in_private_data_dir(
 
 def test_env_example_documents_every_setting() -> None:
     example = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
-    for field in Settings.model_fields.values():
-        names = field.validation_alias.choices  # type: ignore[union-attr]
+    for field in Settings.model_fields:
+        names = env_names(field)
         assert any(f"{name}=" in example for name in names), names

@@ -9,10 +9,10 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, create_model, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stock_cli.options import cli_overrides
@@ -27,7 +27,7 @@ def _env(*names: str) -> Any:
     return AliasChoices(*names)
 
 
-class Settings(BaseSettings):
+class CoreSettings(BaseSettings):
     """Every setting, with the environment variable(s) that set it (first name wins)."""
 
     # Every setting is STOCK_<NAME> unless it says otherwise (DATABASE_URL, POSTGRES_*).
@@ -92,35 +92,7 @@ class Settings(BaseSettings):
         description="seconds to wait for a PostgreSQL connection",
     )
 
-    # --- market-data providers -------------------------------------------------------
-    yahoo_base_url: str = Field(
-        default="https://query2.finance.yahoo.com",
-        description="Yahoo Finance chart API base URL",
-    )
-    eastmoney_base_url: str = Field(
-        default="https://push2his.eastmoney.com",
-        description="Eastmoney kline API base URL",
-    )
-    tencent_base_url: str = Field(
-        default="https://web.ifzq.gtimg.cn",
-        description="Tencent day-line API base URL",
-    )
-    tiingo_base_url: str = Field(
-        default="https://api.tiingo.com",
-        description="Tiingo API base URL",
-    )
-    polygon_base_url: str = Field(
-        default="https://api.polygon.io",
-        description="Polygon API base URL",
-    )
-    tiingo_api_key: SecretStr | None = Field(
-        default=None,
-        description="Tiingo API token (enables the tiingo provider)",
-    )
-    polygon_api_key: SecretStr | None = Field(
-        default=None,
-        description="Polygon API key (enables the polygon provider)",
-    )
+    # --- market-data providers (their URLs and keys: see provider_fields) -----------
     providers_cn: str = Field(
         default="eastmoney,tencent,yahoo",
         description="provider fallback chain for A-shares (.SS/.SZ/.BJ)",
@@ -252,6 +224,39 @@ class Settings(BaseSettings):
 
     def uses_default_database(self) -> bool:
         return not self.database_url and not self.postgres_server
+
+    def provider_base_url(self, provider: str) -> str:
+        """STOCK_<PROVIDER>_BASE_URL, without a trailing slash."""
+        return str(getattr(self, f"{provider}_base_url")).rstrip("/")
+
+    def provider_key(self, provider: str) -> SecretStr | None:
+        """STOCK_<PROVIDER>_API_KEY (None: not set, or the provider needs none)."""
+        key: SecretStr | None = getattr(self, f"{provider}_api_key", None)
+        return key
+
+
+def provider_fields() -> dict[str, Any]:
+    """Each registered provider's settings: its base URL, and its key when it needs one."""
+    from stock_cli.market.providers import PROVIDERS
+
+    fields: dict[str, Any] = {}
+    for entry in PROVIDERS:
+        fields[f"{entry.name}_base_url"] = (
+            str,
+            Field(default=entry.extra["base_url"], description=f"{entry.name} API base URL"),
+        )
+        if entry.extra["key"]:
+            fields[f"{entry.name}_api_key"] = (
+                SecretStr | None,
+                Field(default=None, description=f"{entry.name} API key (enables the provider)"),
+            )
+    return fields
+
+
+if TYPE_CHECKING:
+    Settings = CoreSettings
+else:  # the providers' settings are declared by the providers' registry
+    Settings = create_model("Settings", __base__=CoreSettings, **provider_fields())
 
 
 def normalise_database_url(url: str) -> str:

@@ -30,8 +30,8 @@ class Entry(Generic[T]):
 
 
 class Registry(Generic[T]):
-    def __init__(self, what: str, field: str, *entries: Entry[T]) -> None:
-        self.what, self.field = what, field  # e.g. "job kind", the input "job"
+    def __init__(self, what: str, *entries: Entry[T]) -> None:
+        self.what = what  # "provider", "job kind"
         self._entries = {entry.name: entry for entry in entries}
 
     def __iter__(self) -> Iterator[Entry[T]]:
@@ -53,8 +53,7 @@ class Registry(Generic[T]):
 
         if name not in self._entries:
             raise UsageError(
-                f"unknown {{{self.field}}} {name!r}: choose one of {', '.join(self._entries)}",
-                fields={self.field: self.what},
+                f"unknown {self.what} {name!r}: choose one of {', '.join(self._entries)}"
             )
         return self._entries[name]
 

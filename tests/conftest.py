@@ -206,8 +206,10 @@ def shared_data(*parts: str) -> Path:
 def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReplayServer]:
     """A replay server; every provider's base URL points at it, retries are fast."""
     server = ReplayServer().start()
-    for provider in ("YAHOO", "EASTMONEY", "TENCENT", "TIINGO", "POLYGON"):
-        monkeypatch.setenv(f"STOCK_{provider}_BASE_URL", server.url)
+    from stock_cli.market.providers import PROVIDERS
+
+    for provider in PROVIDERS.names():
+        monkeypatch.setenv(f"STOCK_{provider.upper()}_BASE_URL", server.url)
     monkeypatch.setenv("STOCK_HTTP_BACKOFF", "0.01")
     monkeypatch.setenv("STOCK_RATE_LIMIT", "0")
     monkeypatch.setenv("STOCK_HTTP_READ_TIMEOUT", "2")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from stock_cli.cli.common import JsonOption
+from stock_cli.market.providers import PROVIDERS
 
 
 def fetch(
@@ -29,9 +30,7 @@ def fetch(
     ] = False,
     provider: Annotated[
         str | None,
-        typer.Option(
-            "--provider", help="Use only this provider: yahoo, eastmoney, tencent, tiingo, polygon."
-        ),
+        typer.Option("--provider", help=f"Use only this provider: {PROVIDERS.choices()}."),
     ] = None,
     json_output: JsonOption = False,
 ) -> None:

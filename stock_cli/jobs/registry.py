@@ -11,7 +11,6 @@ if TYPE_CHECKING:
 
 JOB_KINDS: Registry[type[JobKind]] = Registry(
     "job kind",
-    "job",
     Entry("fetch", "fetch a watchlist incrementally", "stock_cli.jobs.kinds:FetchJob"),
     Entry("alerts", "evaluate the alerts, deliver what fired", "stock_cli.jobs.kinds:AlertsJob"),
     Entry("report", "write or post a watchlist report", "stock_cli.jobs.kinds:ReportJob"),

@@ -8,7 +8,6 @@ from stock_cli.registry import Entry, Registry
 
 PLATFORM_KINDS: Registry[Any] = Registry(
     "platform kind",
-    "kind",
     Entry(
         "openai",
         "any OpenAI-compatible endpoint (OpenAI, DeepSeek, Qwen, Ollama, vLLM …)",

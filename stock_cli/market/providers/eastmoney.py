@@ -48,7 +48,7 @@ class EastmoneyProvider:
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
     ) -> PriceHistory:
-        url = f"{http.settings.eastmoney_base_url.rstrip('/')}/api/qt/stock/kline/get"
+        url = f"{http.settings.provider_base_url(NAME)}/api/qt/stock/kline/get"
         params: dict[str, Any] = {
             "secid": secid(symbol),
             "klt": "101",

@@ -37,18 +37,18 @@ class PolygonProvider:
     name = NAME
 
     def available(self, settings: Settings) -> bool:
-        return settings.polygon_api_key is not None
+        return settings.provider_key(NAME) is not None
 
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
     ) -> PriceHistory:
-        key = http.settings.polygon_api_key
+        key = http.settings.provider_key(NAME)
         if key is None:
             raise ProviderError(
                 "bad_response", "polygon: STOCK_POLYGON_API_KEY is not set", provider=NAME
             )
         ticker = symbol.replace("-", ".")
-        base = http.settings.polygon_base_url.rstrip("/")
+        base = http.settings.provider_base_url(NAME)
         url = f"{base}/v2/aggs/ticker/{ticker}/range/1/day/{start}/{end}"
         headers = {"Authorization": f"Bearer {key.get_secret_value()}"}
         params = {"sort": "asc", "limit": "50000"}

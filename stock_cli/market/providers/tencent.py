@@ -51,7 +51,7 @@ class TencentProvider:
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
     ) -> PriceHistory:
         code = tencent_code(symbol)
-        url = f"{http.settings.tencent_base_url.rstrip('/')}/appstock/app/fqkline/get"
+        url = f"{http.settings.provider_base_url(NAME)}/appstock/app/fqkline/get"
         raw_bars: dict[dt.date, RawBar] = {}
         adjusted_bars: dict[dt.date, RawBar] = {}
         info = InstrumentInfo()

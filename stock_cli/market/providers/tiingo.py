@@ -35,18 +35,18 @@ class TiingoProvider:
     name = NAME
 
     def available(self, settings: Settings) -> bool:
-        return settings.tiingo_api_key is not None
+        return settings.provider_key(NAME) is not None
 
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
     ) -> PriceHistory:
-        key = http.settings.tiingo_api_key
+        key = http.settings.provider_key(NAME)
         if key is None:
             raise ProviderError(
                 "bad_response", "tiingo: STOCK_TIINGO_API_KEY is not set", provider=NAME
             )
         ticker = symbol.replace("-", ".").lower() if "." not in symbol else symbol.lower()
-        url = f"{http.settings.tiingo_base_url.rstrip('/')}/tiingo/daily/{ticker}/prices"
+        url = f"{http.settings.provider_base_url(NAME)}/tiingo/daily/{ticker}/prices"
         params = {
             "startDate": start.isoformat(),
             "endDate": end.isoformat(),

@@ -42,7 +42,7 @@ class YahooProvider:
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
     ) -> PriceHistory:
-        base = http.settings.yahoo_base_url.rstrip("/")
+        base = http.settings.provider_base_url(NAME)
         params = {
             "period1": _epoch(start),
             "period2": _epoch(end + dt.timedelta(days=1)),

@@ -418,6 +418,7 @@ def test_interactive_session(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from stock_cli.cli.chat_view import interactive
+    from stock_cli.llm.chat import ChatOptions
 
     chat_env.add(
         "/v1/chat/completions", Reply.file(shared_data("llm", "openai", "stream_parse_nothing.sse"))
@@ -434,16 +435,7 @@ def test_interactive_session(
         ]
     )
     monkeypatch.setattr("builtins.input", lambda _prompt="": next(lines))
-    options = {
-        "platform_name": None,
-        "model": None,
-        "system": None,
-        "tools_enabled": False,
-        "allow_fetch": False,
-        "chain_limit": 5,
-        "stream": True,
-        "log": True,
-    }
+    options = ChatOptions(tools_enabled=False)
     interactive(options, session_id=None, continue_latest=False)
     bodies = [r.json() for r in chat_env.requests_to("/v1/chat/completions")]
     assert [b["model"] for b in bodies] == ["gpt-4o-mini", "gpt-x", "gpt-x"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -49,20 +49,20 @@ def chat(
     Example: stock chat "how did my watchlist do this week?"
     """
     from stock_cli.cli.chat_view import ChatPrinter, interactive
-    from stock_cli.llm.chat import run_turn
+    from stock_cli.llm.chat import ChatOptions, run_turn
 
     if prompt is None and not sys.stdin.isatty():
         prompt = sys.stdin.read()
-    options: dict[str, Any] = {
-        "platform_name": platform,
-        "model": model,
-        "system": system,
-        "tools_enabled": not no_tools,
-        "allow_fetch": allow_fetch,
-        "chain_limit": chain_limit,
-        "stream": not no_stream,
-        "log": not no_log,
-    }
+    options = ChatOptions(
+        platform_name=platform,
+        model=model,
+        system=system,
+        tools_enabled=not no_tools,
+        allow_fetch=allow_fetch,
+        chain_limit=chain_limit,
+        stream=not no_stream,
+        log=not no_log,
+    )
     if prompt is None:
         interactive(options, session_id=session_id, continue_latest=continue_)
         return
@@ -74,7 +74,7 @@ def chat(
             continue_latest=continue_,
             on_text=printer.text,
             on_tool=printer.tool,
-            **options,
+            options=options,
         )
     printer.finish(result)
 

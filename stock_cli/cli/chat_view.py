@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 from types import TracebackType
 from typing import Any
 
 from stock_cli import output
-from stock_cli.llm.chat import ToolCallRecord, TurnResult
+from stock_cli.llm.chat import ChatOptions, ToolCallRecord, TurnResult
 
 
 class ChatPrinter:
@@ -75,7 +76,7 @@ class ChatPrinter:
             output.warn(result.note)
 
 
-def interactive(options: dict[str, Any], *, session_id: int | None, continue_latest: bool) -> None:
+def interactive(options: ChatOptions, *, session_id: int | None, continue_latest: bool) -> None:
     """A session at the terminal: line editing and history, /new, /model NAME, /exit."""
     import readline
 
@@ -107,10 +108,10 @@ def interactive(options: dict[str, Any], *, session_id: int | None, continue_lat
                 output.message("New conversation.")
                 continue
             if line.startswith("/model"):
-                options["model"] = line.partition(" ")[2].strip() or None
-                output.message(f"Model: {options['model'] or 'the platform default'}.")
+                options = dataclasses.replace(options, model=line.partition(" ")[2].strip() or None)
+                output.message(f"Model: {options.model or 'the platform default'}.")
                 continue
-            printer = ChatPrinter(json_mode=False, stream=options["stream"])
+            printer = ChatPrinter(json_mode=False, stream=options.stream)
             try:
                 with printer:
                     result = run_turn(
@@ -119,7 +120,7 @@ def interactive(options: dict[str, Any], *, session_id: int | None, continue_lat
                         continue_latest=continue_latest and first,
                         on_text=printer.text,
                         on_tool=printer.tool,
-                        **options,
+                        options=options,
                     )
                 printer.finish(result)
                 current, first = result.session_id, False

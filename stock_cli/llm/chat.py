@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from stock_cli import clock
 from stock_cli.db.chat_models import ChatMessage, ChatSession
 from stock_cli.db.engine import session_scope
 from stock_cli.db.models import utcnow
@@ -102,28 +103,35 @@ def latest_session_id(session: Session) -> int | None:
     return row.id if row else None
 
 
+@dataclass(frozen=True)
+class ChatOptions:
+    """How a turn is run: which platform and model, tools, streaming, logging."""
+
+    platform_name: str | None = None
+    model: str | None = None
+    system: str | None = None
+    tools_enabled: bool = True
+    allow_fetch: bool = False
+    chain_limit: int = 5
+    stream: bool = True
+    log: bool = True
+
+
 def run_turn(
     *,
     prompt: str,
-    platform_name: str | None = None,
-    model: str | None = None,
+    options: ChatOptions = ChatOptions(),
     session_id: int | None = None,
     continue_latest: bool = False,
-    system: str | None = None,
-    tools_enabled: bool = True,
-    allow_fetch: bool = False,
-    chain_limit: int = 5,
-    stream: bool = True,
-    log: bool = True,
     on_text: Callable[[str], None] | None = None,
     on_tool: Callable[[ToolCallRecord], None] | None = None,
     adapter: ChatPlatform | None = None,
     today: dt.date | None = None,
 ) -> TurnResult:
-    started = time.perf_counter()
+    """One question and its answer, with the tool calls the model makes on the way."""
     with session_scope() as session:
-        stored = get_platform(session, name=platform_name)
-        chat = adapter or open_platform(stored, model=model)
+        stored = get_platform(session, name=options.platform_name)
+        chat = adapter or open_platform(stored, model=options.model)
         if continue_latest and session_id is None:
             session_id = latest_session_id(session)
         history: list[Message] = []
@@ -133,30 +141,72 @@ def run_turn(
                     f"no conversation {session_id}", hint="`stock conversations ls` lists them"
                 )
             history = load_history(session, session_id)
-        system_prompt = build_system_prompt(session, today=today or dt.date.today(), extra=system)
-        platform_label, model_label = stored.name, model or stored.model
-    tools = available_tools(allow_fetch=allow_fetch) if tools_enabled else {}
-    specs = [tool_spec(t) for t in tools.values()]
-    recorder = _Recorder(log, session_id, platform_label, model_label, prompt)
-    result = TurnResult(
-        session_id=recorder.session_id, platform=platform_label, model=model_label, answer=""
+        system_prompt = build_system_prompt(
+            session, today=today or clock.today(), extra=options.system
+        )
+        platform_label, model_label = stored.name, options.model or stored.model
+    recorder = _Recorder(options.log, session_id, platform_label, model_label, prompt)
+    turn = ChatTurn(
+        chat=chat,
+        system=system_prompt,
+        tools=available_tools(allow_fetch=options.allow_fetch) if options.tools_enabled else {},
+        recorder=recorder,
+        options=options,
+        result=TurnResult(
+            session_id=recorder.session_id, platform=platform_label, model=model_label, answer=""
+        ),
+        on_text=on_text,
+        on_tool=on_tool,
     )
-    messages = [*history, Message("user", prompt)]
-    recorder.add(Message("user", prompt))
-    rounds = 0
-    while True:
-        text, calls, finish = [], [], ""
-        round_started = time.perf_counter()
-        usage = Usage()
+    return turn.run([*history, Message("user", prompt)])
+
+
+@dataclass
+class ChatTurn:
+    """Rounds of (stream the answer → run the tools it asked for) until the model stops
+    asking, or the chain limit; every message is logged as it happens."""
+
+    chat: ChatPlatform
+    system: str
+    tools: dict[str, Any]
+    recorder: _Recorder
+    options: ChatOptions
+    result: TurnResult
+    on_text: Callable[[str], None] | None = None
+    on_tool: Callable[[ToolCallRecord], None] | None = None
+
+    def run(self, messages: list[Message]) -> TurnResult:
+        started = time.perf_counter()
+        self.recorder.add(messages[-1])
+        specs = [tool_spec(t) for t in self.tools.values()]
+        rounds = 0
+        while True:
+            calls = self._round(messages, specs)
+            if not calls or not self.options.tools_enabled:
+                break
+            if rounds >= self.options.chain_limit:
+                self.result.note = (
+                    f"stopped after {self.options.chain_limit} rounds of tool calls "
+                    "(the chain limit)"
+                )
+                break
+            rounds += 1
+            self._run_tools(calls, messages)
+        self.result.duration_ms = int((time.perf_counter() - started) * 1000)
+        return self.result
+
+    def _round(self, messages: list[Message], specs: list[Any]) -> list[ToolCall]:
+        """One request: stream (or complete) the answer, account its usage, log it."""
+        text: list[str] = []
+        calls: list[ToolCall] = []
+        finish, usage, started = "", Usage(), time.perf_counter()
+        ask = self.chat.stream if self.options.stream else self.chat.complete
         try:
-            events = (chat.stream if stream else chat.complete)(
-                messages=messages, system=system_prompt, tools=specs
-            )
-            for event in events:
+            for event in ask(messages=messages, system=self.system, tools=specs):
                 if isinstance(event, TextDelta):
                     text.append(event.text)
-                    if on_text:
-                        on_text(event.text)
+                    if self.on_text:
+                        self.on_text(event.text)
                 elif isinstance(event, ToolCall):
                     calls.append(event)
                 elif isinstance(event, Usage):
@@ -166,53 +216,39 @@ def run_turn(
                     )
                 elif isinstance(event, Finish):
                     finish = event.reason
-        except KeyboardInterrupt:
-            result.interrupted = True
+        except KeyboardInterrupt:  # keep what arrived
+            self.result.interrupted = True
             partial = Message("assistant", "".join(text))
-            recorder.add(
-                partial,
-                usage=usage,
-                finish="interrupted",
-                interrupted=True,
-                duration_ms=int((time.perf_counter() - round_started) * 1000),
+            self.recorder.add(
+                partial, usage=usage, finish="interrupted", interrupted=True, since=started
             )
-            result.answer += partial.content
+            self.result.answer += partial.content
             raise
         answer = "".join(text)
-        result.answer += answer
-        result.usage["input_tokens"] += usage.input_tokens or 0
-        result.usage["output_tokens"] += usage.output_tokens or 0
-        result.finish_reason = finish
-        assistant = Message("assistant", answer, calls if tools_enabled else [])
+        self.result.answer += answer
+        self.result.usage["input_tokens"] += usage.input_tokens or 0
+        self.result.usage["output_tokens"] += usage.output_tokens or 0
+        self.result.finish_reason = finish
+        assistant = Message("assistant", answer, calls if self.options.tools_enabled else [])
         messages.append(assistant)
-        recorder.add(
-            assistant,
-            usage=usage,
-            finish=finish,
-            duration_ms=int((time.perf_counter() - round_started) * 1000),
-        )
-        if not calls or not tools_enabled:
-            break
-        if rounds >= chain_limit:
-            result.note = f"stopped after {chain_limit} rounds of tool calls (the chain limit)"
-            break
-        rounds += 1
+        self.recorder.add(assistant, usage=usage, finish=finish, since=started)
+        return calls
+
+    def _run_tools(self, calls: list[ToolCall], messages: list[Message]) -> None:
         for call in calls:
-            content, is_error = run_tool(tools, call.name, call.arguments, call.error)
+            content, is_error = run_tool(self.tools, call.name, call.arguments, call.error)
             error = json.loads(content).get("error") if is_error else None
             record = ToolCallRecord(
                 call.id, call.name, call.arguments, content[:SUMMARY_CHARS], error
             )
-            result.tool_calls.append(record)
-            if on_tool:
-                on_tool(record)
+            self.result.tool_calls.append(record)
+            if self.on_tool:
+                self.on_tool(record)
             reply = Message(
                 "tool", content, tool_call_id=call.id, tool_name=call.name, is_error=is_error
             )
             messages.append(reply)
-            recorder.add(reply)
-    result.duration_ms = int((time.perf_counter() - started) * 1000)
-    return result
+            self.recorder.add(reply)
 
 
 class _Recorder:
@@ -241,10 +277,11 @@ class _Recorder:
         usage: Usage | None = None,
         finish: str | None = None,
         interrupted: bool = False,
-        duration_ms: int | None = None,
+        since: float | None = None,
     ) -> None:
         if not self.enabled or self.session_id is None:
             return
+        duration_ms = None if since is None else int((time.perf_counter() - since) * 1000)
         calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls]
         with session_scope(write=True) as session:
             session.add(

@@ -175,64 +175,74 @@ class AlertsJob:
 
 
 class ReportJob:
-    """Analyse a watchlist; write the summary as JSON or Markdown to a file, or POST it."""
+    """Analyse a watchlist; write the summary as JSON or Markdown to a file, or POST it:
+    build → format → deliver."""
 
     name = "report"
 
     def run(self, *, schedule: Schedule, run_id: int) -> JobOutcome:
-        from stock_cli.analysis.indicators import DEFAULT_SPEC
-        from stock_cli.analysis.service import analyze_symbols
-        from stock_cli.market.watchlists import DEFAULT_LIST, resolve_symbols
-        from stock_cli.output import dumps
-
         options = json.loads(schedule.options or "{}")
         target = options.get("output") or str(Path.cwd() / f"report-{schedule.name}.json")
-        with session_scope() as session:
-            symbols = resolve_symbols(
-                session, symbols=[], list_name=schedule.watchlist or DEFAULT_LIST
-            )
-            results = analyze_symbols(
-                session, symbols=symbols, spec=options.get("indicators") or DEFAULT_SPEC
-            )
-        rows: list[dict[str, Any]] = [
-            {
-                "symbol": a.symbol,
-                "last_date": a.last_date,
-                "stale": a.stale,
-                "close": a.summary.last_close,
-                "change_1d": a.summary.change_1d,
-                "change_1m": a.summary.change_1m,
-                "indicators": a.indicators,
-                "signals": [{"date": s.date, "name": s.name} for s in a.signals],
-            }
-            for a in results
-        ]
-        document = {
-            "generated_at": utcnow(),
-            "watchlist": schedule.watchlist or DEFAULT_LIST,
-            "symbols": rows,
-        }
-        if target.startswith(("http://", "https://")):
-            from stock_cli.jobs.alerts import post_json
+        document = build_report(schedule, indicators=options.get("indicators"))
+        deliver_report(target, document)
+        rows = len(document["symbols"])
+        return JobOutcome(rows=rows, detail=f"report written to {target.split('?')[0]}")
 
-            post_json(target, document, source="the report webhook", timeout=30)
-        elif target.endswith(".md"):
-            lines = [
-                f"# Watchlist {document['watchlist']} — {clock.today()}",
-                "",
-                "| symbol | last bar | close | 1d % | 1m % | signals |",
-                "|---|---|---|---|---|---|",
-            ]
-            for r in rows:
-                lines.append(
-                    f"| {r['symbol']} | {r['last_date']} | {r['close']:.2f} | "
-                    f"{_pct(r['change_1d'])} | {_pct(r['change_1m'])} | "
-                    f"{', '.join(s['name'] for s in r['signals']) or '—'} |"
-                )
-            Path(target).write_text("\n".join(lines) + "\n")
-        else:
-            Path(target).write_text(dumps(document, indent=2) + "\n")
-        return JobOutcome(rows=len(rows), detail=f"report written to {target.split('?')[0]}")
+
+def build_report(schedule: Schedule, *, indicators: str | None = None) -> dict[str, Any]:
+    """The report document: each symbol's last bar, changes, indicators and signals."""
+    from stock_cli.analysis.indicators import DEFAULT_SPEC
+    from stock_cli.analysis.service import analyze_symbols
+    from stock_cli.market.watchlists import DEFAULT_LIST, resolve_symbols
+
+    watchlist = schedule.watchlist or DEFAULT_LIST
+    with session_scope() as session:
+        symbols = resolve_symbols(session, symbols=[], list_name=watchlist)
+        results = analyze_symbols(session, symbols=symbols, spec=indicators or DEFAULT_SPEC)
+    rows: list[dict[str, Any]] = [
+        {
+            "symbol": a.symbol,
+            "last_date": a.last_date,
+            "stale": a.stale,
+            "close": a.summary.last_close,
+            "change_1d": a.summary.change_1d,
+            "change_1m": a.summary.change_1m,
+            "indicators": a.indicators,
+            "signals": [{"date": s.date, "name": s.name} for s in a.signals],
+        }
+        for a in results
+    ]
+    return {"generated_at": utcnow(), "watchlist": watchlist, "symbols": rows}
+
+
+def format_report_markdown(document: dict[str, Any]) -> str:
+    lines = [
+        f"# Watchlist {document['watchlist']} — {clock.today()}",
+        "",
+        "| symbol | last bar | close | 1d % | 1m % | signals |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in document["symbols"]:
+        lines.append(
+            f"| {r['symbol']} | {r['last_date']} | {r['close']:.2f} | "
+            f"{_pct(r['change_1d'])} | {_pct(r['change_1m'])} | "
+            f"{', '.join(s['name'] for s in r['signals']) or '—'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def deliver_report(target: str, document: dict[str, Any]) -> None:
+    """POST it to a URL, or write it to a file (Markdown for .md, else JSON)."""
+    from stock_cli.output import dumps
+
+    if target.startswith(("http://", "https://")):
+        from stock_cli.jobs.alerts import post_json
+
+        post_json(target, document, source="the report webhook", timeout=30)
+    elif target.endswith(".md"):
+        Path(target).write_text(format_report_markdown(document))
+    else:
+        Path(target).write_text(dumps(document, indent=2) + "\n")
 
 
 def _pct(value: float | None) -> str:

@@ -23,6 +23,7 @@ from stock_cli.db.job_models import JobRun, Schedule
 from stock_cli.db.models import utcnow
 from stock_cli.db.rows import dialect_insert
 from stock_cli.errors import StockError
+from stock_cli.jobs.kinds import JobKind, JobOutcome
 from stock_cli.jobs.registry import JOB_KINDS
 from stock_cli.jobs.schedules import current_slot, get_schedule, period_seconds
 from stock_cli.processes import died_here, this_host
@@ -88,12 +89,22 @@ def run_job(
     if run_id is None:
         log.info("%s %s: claimed by another worker", name, slot)
         return [RunResult(None, name, slot, "skipped")]
-    extra = {"job": name, "run_id": run_id}
-    log.info("%s: started (slot %s)", name, slot, extra=extra)
-    status, error, outcome = "ok", None, None
+    result = _run_claimed(kind, detached, run_id=run_id, slot=slot)
+    results = [result]
+    if chain and result.status in ("ok", "partial"):
+        for follower in _followers(name):
+            results += run_job(name=follower, slot=slot, chain=True)
+    return results
+
+
+def _run_claimed(kind: JobKind, schedule: Schedule, *, run_id: int, slot: str) -> RunResult:
+    """Run a claimed slot, record how it ended and log it; a job bug never escapes."""
+    extra = {"job": schedule.name, "run_id": run_id}
+    log.info("%s: started (slot %s)", schedule.name, slot, extra=extra)
+    status, error, outcome = "ok", None, JobOutcome()
     started = time.monotonic()
     try:
-        outcome = kind.run(schedule=detached, run_id=run_id)
+        outcome = kind.run(schedule=schedule, run_id=run_id)
         status = outcome.status
         if status == "failed":  # every unit of work failed: retried, never a success
             error = outcome.detail or "every item failed"
@@ -101,49 +112,37 @@ def run_job(
         status, error = "failed", exc.message
     except Exception as exc:  # a job bug is recorded, never kills the daemon
         status, error = "failed", f"{exc.__class__.__name__}: {exc}"
-        log.exception("%s: unexpected error", name, extra=extra)
+        log.exception("%s: unexpected error", schedule.name, extra=extra)
     finish(
         run_id,
         status=status,
         error=error,
-        rows=outcome.rows if outcome else 0,
-        alerts=outcome.alerts if outcome else 0,
+        rows=outcome.rows,
+        alerts=outcome.alerts,
         seconds=time.monotonic() - started,
     )
-    level = logging.INFO if status != "failed" else logging.ERROR
-    if error:
-        extra = {**extra, "error": error}
     log.log(
-        level,
-        "%s: %s%s",
-        name,
+        logging.ERROR if status == "failed" else logging.INFO,
+        "%s: %s (%s)",
+        schedule.name,
         status,
-        f" ({error})" if error else f" ({outcome.detail})" if outcome else "",
-        extra=extra,
+        error or outcome.detail,
+        extra={**extra, "error": error} if error else extra,
     )
-    results = [
-        RunResult(
-            run_id,
-            name,
-            slot,
-            status,
-            outcome.rows if outcome else 0,
-            outcome.alerts if outcome else 0,
-            error,
-            outcome.detail if outcome else "",
-        )
-    ]
-    if chain and status in ("ok", "partial"):
-        with session_scope() as session:
-            followers = [
-                s.name
-                for s in session.exec(
-                    select(Schedule).where(Schedule.after == name, col(Schedule.enabled))
-                ).all()
-            ]
-        for follower in followers:
-            results += run_job(name=follower, slot=slot, chain=True)
-    return results
+    return RunResult(
+        run_id, schedule.name, slot, status, outcome.rows, outcome.alerts, error, outcome.detail
+    )
+
+
+def _followers(name: str) -> list[str]:
+    """The enabled schedules that run after `name` succeeds."""
+    with session_scope() as session:
+        return [
+            s.name
+            for s in session.exec(
+                select(Schedule).where(Schedule.after == name, col(Schedule.enabled))
+            ).all()
+        ]
 
 
 def finish(

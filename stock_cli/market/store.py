@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -98,46 +98,17 @@ def store_bar_sets(
             {"ns": _ADVISORY_NAMESPACE, "ids": sorted({ids[s.symbol] for s in bar_sets})},
         )
     existing = _existing_bars(conn, bar_sets, ids, postgres=postgres)
+    plan = _WritePlan(postgres, fetched_at if postgres else _sqlite_timestamp(fetched_at))
     stats: list[StoreStats] = []
-    to_write: list[tuple[Any, ...]] = []
-    changed: dict[int, list[Any]] = {}
-    stamp: Any = fetched_at if postgres else _sqlite_timestamp(fetched_at)
     for bar_set in bar_sets:
         instrument_id = ids[bar_set.symbol]
         known = existing.get(instrument_id, {})
-        new = updated = 0
-        for bar in bar_set.bars:
-            key: Any = bar.date if postgres else bar.date.isoformat()
-            values = (
-                bar.open,
-                bar.high,
-                bar.low,
-                bar.close,
-                bar.volume,
-                bar.adj_close,
-                bar.provisional,
-            )
-            old = known.get(key)
-            if old == values:
-                continue
-            if old is None:
-                new += 1
-            else:
-                updated += 1
-                if postgres:
-                    changed.setdefault(instrument_id, []).append(bar.date)
-            to_write.append((instrument_id, key, *values, bar_set.provider, stamp))
-        removed = 0
-        if bar_set.replace:
-            kept = {bar.date if postgres else bar.date.isoformat() for bar in bar_set.bars}
-            gone = [key for key in known if key not in kept]
-            removed = len(gone)
-            if gone:
-                _delete_bars(conn, instrument_id, gone, postgres=postgres)
-            actions_table = CorporateAction.__table__  # type: ignore[attr-defined]
-            conn.execute(
-                actions_table.delete().where(actions_table.c.instrument_id == instrument_id)
-            )
+        new, updated = plan.diff(instrument_id, bar_set, known)
+        removed = (
+            _replace_history(conn, instrument_id, bar_set, known, postgres)
+            if (bar_set.replace)
+            else 0
+        )
         actions = _store_actions(conn, instrument_id, bar_set, fetched_at) if bar_set.actions else 0
         stats.append(
             StoreStats(
@@ -151,15 +122,68 @@ def store_bar_sets(
                 removed=removed,
             )
         )
-    if to_write:
+    plan.write(conn)
+    return stats
+
+
+@dataclass
+class _WritePlan:
+    """The rows to write (new or changed) and, on PostgreSQL, the dates to delete first."""
+
+    postgres: bool
+    stamp: Any
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    changed: dict[int, list[Any]] = field(default_factory=dict)
+
+    def diff(
+        self, instrument_id: int, bar_set: BarSet, known: dict[Any, tuple[Any, ...]]
+    ) -> tuple[int, int]:
+        """Queue the bars that differ from the stored ones; (new, updated) counts."""
+        new = updated = 0
+        for bar in bar_set.bars:
+            key: Any = bar.date if self.postgres else bar.date.isoformat()
+            values: tuple[Any, ...] = (bar.open, bar.high, bar.low, bar.close, bar.volume)
+            values += (bar.adj_close, bar.provisional)
+            old = known.get(key)
+            if old == values:
+                continue
+            if old is None:
+                new += 1
+            else:
+                updated += 1
+                if self.postgres:
+                    self.changed.setdefault(instrument_id, []).append(bar.date)
+            self.rows.append((instrument_id, key, *values, bar_set.provider, self.stamp))
+        return new, updated
+
+    def write(self, conn: sa.Connection) -> None:
+        if not self.rows:
+            return
         driver = conn.connection.driver_connection
-        if postgres:
-            _write_postgres(driver, to_write, changed)
+        if self.postgres:
+            _write_postgres(driver, self.rows, self.changed)
         else:
             cursor = driver.cursor()  # type: ignore[union-attr]
-            cursor.executemany(_SQLITE_UPSERT, to_write)
+            cursor.executemany(_SQLITE_UPSERT, self.rows)
             cursor.close()
-    return stats
+
+
+def _replace_history(
+    conn: sa.Connection,
+    instrument_id: int,
+    bar_set: BarSet,
+    known: dict[Any, tuple[Any, ...]],
+    postgres: bool,
+) -> int:
+    """A re-base: remove the stored bars the new history no longer has and the stored
+    corporate actions (the new ones are stored next); the number of bars removed."""
+    kept = {bar.date if postgres else bar.date.isoformat() for bar in bar_set.bars}
+    gone = [key for key in known if key not in kept]
+    if gone:
+        _delete_bars(conn, instrument_id, gone, postgres=postgres)
+    actions_table = CorporateAction.__table__  # type: ignore[attr-defined]
+    conn.execute(actions_table.delete().where(actions_table.c.instrument_id == instrument_id))
+    return len(gone)
 
 
 def ensure_instruments(

@@ -37,8 +37,8 @@ from stock_cli.market.store import PG_COPY_TYPES, BarSet, store_bar_sets
 DDL = """CREATE TABLE price_bar (
     instrument_id INTEGER NOT NULL, date DATE NOT NULL, open FLOAT NOT NULL,
     high FLOAT NOT NULL, low FLOAT NOT NULL, close FLOAT NOT NULL, volume FLOAT NOT NULL,
-    adj_close FLOAT, provider VARCHAR(32) NOT NULL, fetched_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (instrument_id, date))"""
+    adj_close FLOAT, provisional BOOLEAN NOT NULL, provider VARCHAR(32) NOT NULL,
+    fetched_at TIMESTAMP NOT NULL, PRIMARY KEY (instrument_id, date))"""
 
 
 def make_bar_sets(symbols: int, days: int) -> list[BarSet]:
@@ -80,6 +80,7 @@ def rows_of(bar_sets: list[BarSet], *, iso: bool) -> list[tuple[object, ...]]:
             b.close,
             b.volume,
             b.adj_close,
+            b.provisional,
             "bench",
             stamp,
         )
@@ -92,13 +93,14 @@ def raw_sqlite(path: Path, rows: list[tuple[object, ...]], *, upsert: bool) -> f
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    sql = "INSERT INTO price_bar VALUES (?,?,?,?,?,?,?,?,?,?)"
+    sql = "INSERT INTO price_bar VALUES (?,?,?,?,?,?,?,?,?,?,?)"
     if upsert:
         sql += (
             " ON CONFLICT (instrument_id, date) DO UPDATE SET open=excluded.open,"
             " high=excluded.high,"
             " low=excluded.low, close=excluded.close, volume=excluded.volume,"
-            " adj_close=excluded.adj_close, provider=excluded.provider,"
+            " adj_close=excluded.adj_close, provisional=excluded.provisional,"
+            " provider=excluded.provider,"
             " fetched_at=excluded.fetched_at"
         )
     started = time.perf_counter()

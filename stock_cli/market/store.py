@@ -140,20 +140,29 @@ class _WritePlan:
     ) -> tuple[int, int]:
         """Queue the bars that differ from the stored ones; (new, updated) counts."""
         new = updated = 0
+        # Locals: this loop runs once a bar (a million times for a big import).
+        postgres, rows, provider, stamp = self.postgres, self.rows, bar_set.provider, self.stamp
+        changed = self.changed.setdefault(instrument_id, []) if postgres else []
         for bar in bar_set.bars:
-            key: Any = bar.date if self.postgres else bar.date.isoformat()
-            values: tuple[Any, ...] = (bar.open, bar.high, bar.low, bar.close, bar.volume)
-            values += (bar.adj_close, bar.provisional)
-            old = known.get(key)
+            key: Any = bar.date if postgres else bar.date.isoformat()
+            values = (
+                bar.open,
+                bar.high,
+                bar.low,
+                bar.close,
+                bar.volume,
+                bar.adj_close,
+                bar.provisional,
+            )
+            old = known.get(key) if known else None
             if old == values:
                 continue
             if old is None:
                 new += 1
             else:
                 updated += 1
-                if self.postgres:
-                    self.changed.setdefault(instrument_id, []).append(bar.date)
-            self.rows.append((instrument_id, key, *values, bar_set.provider, self.stamp))
+                changed.append(bar.date)
+            rows.append((instrument_id, key, *values, provider, stamp))
         return new, updated
 
     def write(self, conn: sa.Connection) -> None:
@@ -310,6 +319,8 @@ def _write_postgres(
 ) -> None:
     with driver.cursor() as cursor:
         for instrument_id, dates in changed.items():
+            if not dates:
+                continue
             cursor.execute(
                 "DELETE FROM price_bar WHERE instrument_id = %s AND date = ANY(%s)",
                 (instrument_id, dates),

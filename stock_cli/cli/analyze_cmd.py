@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from stock_cli.cli.common import JsonOption
+from stock_cli.cli.view import Col, show
 
 AdjustOption = Annotated[str, typer.Option("--adjust", help="adjusted (default) or none.")]
 ProvisionalOption = Annotated[
@@ -146,7 +147,6 @@ def indicators(json_output: JsonOption = False) -> None:
 
     Example: stock indicators --json | jq '.[] | select(.group == "Momentum Indicators") | .name'
     """
-    from stock_cli import output
     from stock_cli.analysis.indicators import list_indicators, make_spec
 
     infos = list_indicators()
@@ -161,24 +161,15 @@ def indicators(json_output: JsonOption = False) -> None:
         }
         for i in infos
     ]
-    if json_output:
-        output.print_json(docs)
-        return
     columns = [
-        output.Column("Name", style="bold"),
-        output.Column("Group"),
-        output.Column("Description"),
-        output.Column("Parameters (defaults)"),
-        output.Column("Outputs"),
+        Col("name", "Name", style="bold", value=lambda d: d["name"]),
+        Col("group", "Group", value=lambda d: d["group"]),
+        Col("description", "Description", value=lambda d: d["description"]),
+        Col(
+            "parameters",
+            "Parameters (defaults)",
+            value=lambda d: ", ".join(f"{k}={v}" for k, v in d["parameters"].items()),
+        ),
+        Col("outputs", "Outputs", value=lambda d: ", ".join(d["outputs"])),
     ]
-    rows = [
-        (
-            d["name"],
-            d["group"],
-            d["description"],
-            ", ".join(f"{k}={v}" for k, v in d["parameters"].items()),
-            ", ".join(d["outputs"]),
-        )
-        for d in docs
-    ]
-    output.print_table(columns, rows)
+    show(docs, columns, json_output=json_output)

@@ -8,7 +8,19 @@ from typing import Annotated
 import typer
 
 from stock_cli.cli.common import JsonOption
+from stock_cli.cli.view import Col, number, show
 
+SYMBOL_COLUMNS = [
+    Col("symbol", "Symbol", style="bold"),
+    Col("name", "Name"),
+    Col("exchange", "Exchange"),
+    Col("currency", "Currency"),
+    number("bars", "Bars"),
+    Col("first_date", "First"),
+    Col("last_date", "Last"),
+    Col("provider", "Provider"),
+    Col("last_fetched_at", "Fetched"),
+]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows on stdout.")]
 
 
@@ -79,38 +91,9 @@ def symbols(json_output: JsonOption = False) -> None:
 
     Example: stock symbols --json | jq '.[] | select(.bars > 0) | .symbol'
     """
-    from stock_cli import output
     from stock_cli.db.engine import session_scope
     from stock_cli.market.bars import list_instruments
 
     with session_scope() as session:
         summaries = list_instruments(session)
-    if json_output:
-        output.print_json(summaries)
-        return
-    columns = [
-        output.Column("Symbol", style="bold"),
-        output.Column("Name"),
-        output.Column("Exchange"),
-        output.Column("Currency"),
-        output.Column("Bars", justify="right"),
-        output.Column("First"),
-        output.Column("Last"),
-        output.Column("Provider"),
-        output.Column("Fetched"),
-    ]
-    rows = [
-        (
-            s.symbol,
-            s.name,
-            s.exchange,
-            s.currency,
-            s.bars,
-            s.first_date,
-            s.last_date,
-            s.provider,
-            s.last_fetched_at,
-        )
-        for s in summaries
-    ]
-    output.print_table(columns, rows)
+    show(summaries, SYMBOL_COLUMNS, json_output=json_output)

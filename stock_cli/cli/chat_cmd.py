@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.view import Col, show
 
 
 def chat(
@@ -91,21 +92,20 @@ def conversations_ls(
 
     Example: stock conversations ls -n 5 --json
     """
-    from stock_cli import output
     from stock_cli.db.engine import session_scope
     from stock_cli.llm.conversations import list_conversations
 
     with session_scope() as session:
         rows = list_conversations(session, limit=limit)
-    if json_output:
-        output.print_json(rows)
-        return
     columns = [
-        output.Column(h) for h in ("ID", "Updated", "Messages", "Platform", "Model", "Title")
+        Col("id", "ID"),
+        Col("updated_at", "Updated"),
+        Col("messages", "Messages"),
+        Col("platform", "Platform"),
+        Col("model", "Model"),
+        Col("title", "Title"),
     ]
-    output.print_table(
-        columns, [(r.id, r.updated_at, r.messages, r.platform, r.model, r.title) for r in rows]
-    )
+    show(rows, columns, json_output=json_output)
 
 
 @app.command("show")

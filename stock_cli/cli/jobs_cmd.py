@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.view import Col, show
 from stock_cli.jobs.registry import JOB_KINDS
 
 schedule_app = new_app(
@@ -17,6 +18,42 @@ alert_app = new_app(
     'Alerts on your symbols. Example: [bold]stock alert add AAPL "rsi_14 < 30"[/bold]'
 )
 NameArg = Annotated[str, typer.Argument(help="Schedule name.")]
+
+SCHEDULE_COLUMNS = [
+    Col("name", "Name"),
+    Col("job", "Job"),
+    Col("when", "When"),
+    Col("timezone", "Zone"),
+    Col("watchlist", "List"),
+    Col("enabled", "Enabled", value=lambda v: "yes" if v.enabled else "no"),
+    Col("next_run", "Next run"),
+    Col("last_status", "Last"),
+    Col("last_error", "Error"),
+]
+RUN_COLUMNS = [
+    Col("job", "Job"),
+    Col("slot", "Slot"),
+    Col("status", "Status"),
+    Col("rows", "Rows"),
+    Col("alerts", "Alerts"),
+    Col("detail", "Detail", value=lambda r: r.error or r.detail),
+]
+ALERT_COLUMNS = [
+    Col("name", "Name"),
+    Col("symbol", "Symbol"),
+    Col("expression", "Expression"),
+    Col("notify", "Notify"),
+    Col("repeat", "Repeat"),
+    Col("active", "Active"),
+    Col("last_bar_date", "Last bar"),
+]
+CHECK_COLUMNS = [
+    Col("name", "Alert"),
+    Col("symbol", "Symbol"),
+    Col("bar_date", "Bar"),
+    Col("condition", "Condition"),
+    Col("fired", "Fired"),
+]
 
 
 @schedule_app.command("add")
@@ -81,34 +118,12 @@ def schedule_ls(json_output: JsonOption = False) -> None:
 
     Example: stock schedule ls --json
     """
-    from stock_cli import output
     from stock_cli.db.engine import session_scope
     from stock_cli.jobs.schedules import list_schedules
 
     with session_scope() as session:
         views = list_schedules(session)
-    if json_output:
-        output.print_json(views)
-        return
-    columns = [
-        output.Column(h)
-        for h in ("Name", "Job", "When", "Zone", "List", "Enabled", "Next run", "Last", "Error")
-    ]
-    rows = [
-        (
-            v.name,
-            v.job,
-            v.when,
-            v.timezone,
-            v.watchlist,
-            "yes" if v.enabled else "no",
-            v.next_run,
-            v.last_status,
-            v.last_error,
-        )
-        for v in views
-    ]
-    output.print_table(columns, rows)
+    show(views, SCHEDULE_COLUMNS, json_output=json_output)
 
 
 @schedule_app.command("rm")
@@ -197,21 +212,14 @@ def daemon(
 
 
 def _report(results: list, json_output: bool) -> None:  # type: ignore[type-arg]
-    from stock_cli import output
     from stock_cli.errors import PartialFailure, StockError
+    from stock_cli.results import Status
 
-    if json_output:
-        output.print_json({"runs": results})
-    else:
-        columns = [output.Column(h) for h in ("Job", "Slot", "Status", "Rows", "Alerts", "Detail")]
-        output.print_table(
-            columns,
-            [(r.job, r.slot, r.status, r.rows, r.alerts, r.error or r.detail) for r in results],
-        )
-    failed = sum(r.status == "failed" for r in results)
+    show(results, RUN_COLUMNS, json_output=json_output, document={"runs": results})
+    failed = sum(r.status == Status.FAILED for r in results)
     if failed:
         raise StockError(f"{failed} job(s) failed")
-    if any(r.status == "partial" for r in results):
+    if any(r.status == Status.PARTIAL for r in results):
         raise PartialFailure("some symbols failed")
 
 
@@ -259,26 +267,12 @@ def alert_add(
 @alert_app.command("ls")
 def alert_ls(json_output: JsonOption = False) -> None:
     """List alerts. Example: stock alert ls --json"""
-    from stock_cli import output
     from stock_cli.db.engine import session_scope
     from stock_cli.jobs.alerts import list_alerts
 
     with session_scope() as session:
         views = list_alerts(session)
-    if json_output:
-        output.print_json(views)
-        return
-    columns = [
-        output.Column(h)
-        for h in ("Name", "Symbol", "Expression", "Notify", "Repeat", "Active", "Last bar")
-    ]
-    output.print_table(
-        columns,
-        [
-            (v.name, v.symbol, v.expression, v.notify, v.repeat, v.active, v.last_bar_date)
-            for v in views
-        ],
-    )
+    show(views, ALERT_COLUMNS, json_output=json_output)
 
 
 @alert_app.command("rm")
@@ -325,14 +319,8 @@ def alert_check(json_output: JsonOption = False) -> None:
 
     with session_scope(write=True) as session:
         report = check_alerts(session)
-    if json_output:
-        output.print_json(report)
-        return
-    columns = [output.Column(h) for h in ("Alert", "Symbol", "Bar", "Condition", "Fired")]
-    output.print_table(
-        columns, [(c.name, c.symbol, c.bar_date, c.condition, c.fired) for c in report.checks]
-    )
-    if report.failed_deliveries:
+    show(report.checks, CHECK_COLUMNS, json_output=json_output, document=report)
+    if report.failed_deliveries and not json_output:
         output.warn(
             f"{report.failed_deliveries} delivery(ies) failed; they are retried on the next check"
         )

@@ -7,11 +7,20 @@ from typing import Annotated
 import typer
 
 from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.view import Col, show
 from stock_cli.llm.kinds import PLATFORM_KINDS
 
 app = new_app(
     "LLM platforms for `stock chat`. Example: [bold]stock llm add deepseek --kind openai[/bold]"
 )
+PLATFORM_COLUMNS = [
+    Col("name", "Name"),
+    Col("kind", "Kind"),
+    Col("model", "Model"),
+    Col("base_url", "Base URL"),
+    Col("api_key", "Key", value=lambda p: f"${p.api_key_env}" if p.api_key_env else p.api_key),
+    Col("is_default", "Default", value=lambda p: "yes" if p.is_default else ""),
+]
 NameArg = Annotated[str, typer.Argument(help="Platform name.")]
 
 
@@ -80,28 +89,12 @@ def ls(json_output: JsonOption = False) -> None:
 
     Example: stock llm ls --json
     """
-    from stock_cli import output
     from stock_cli.db.engine import session_scope
     from stock_cli.llm.platforms import list_platforms
 
     with session_scope() as session:
         platforms = list_platforms(session)
-    if json_output:
-        output.print_json(platforms)
-        return
-    columns = [output.Column(h) for h in ("Name", "Kind", "Model", "Base URL", "Key", "Default")]
-    rows = [
-        (
-            p.name,
-            p.kind,
-            p.model,
-            p.base_url,
-            f"${p.api_key_env}" if p.api_key_env else p.api_key,
-            "yes" if p.is_default else "",
-        )
-        for p in platforms
-    ]
-    output.print_table(columns, rows)
+    show(platforms, PLATFORM_COLUMNS, json_output=json_output)
 
 
 @app.command("rm")

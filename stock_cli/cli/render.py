@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from stock_cli import output
 from stock_cli.errors import PartialFailure, StockError
+from stock_cli.results import LoadOutcome
 
 
 def fetch_summary(
-    results: Sequence[Any], *, title: str = "Fetch summary", first: str = "Symbol"
+    results: Sequence[LoadOutcome], *, title: str = "Fetch summary", first: str = "Symbol"
 ) -> None:
     columns = [
         output.Column(first, style="bold"),
@@ -38,17 +38,10 @@ def fetch_summary(
     output.print_table(columns, rows, title=title)
 
 
-def _status(result: Any) -> str:
+def _status(result: LoadOutcome) -> str:
     if result.error:
         return f"failed ({result.error['type']}): {result.error['message']}"
-    notes = []
-    if getattr(result, "rebased", False):
-        notes.append(f"re-based ({result.rebase_reason}): whole history replaced")
-    if getattr(result, "provisional", 0):
-        notes.append("last bar provisional (session open)")
-    if getattr(result, "warnings", 0):
-        notes.append(f"{result.warnings} warnings")
-    return ", ".join(["ok", *notes])
+    return ", ".join(["ok", *result.notes])
 
 
 def raise_for_failures(failed: int, total: int, *, noun: str) -> None:

@@ -7,6 +7,16 @@ from typing import Annotated
 import typer
 
 from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.view import Col, number, show
+
+WATCHLIST_COLUMNS = [
+    Col("symbol", "Symbol", style="bold"),
+    Col("name", "Name"),
+    Col("exchange", "Exchange"),
+    Col("currency", "Currency"),
+    Col("last_date", "Last bar"),
+    number("last_close", "Last close"),
+]
 
 app = new_app(
     "Watchlists: the symbols you follow. Example: [bold]stock watch add AAPL sh600519[/bold]"
@@ -88,25 +98,18 @@ def ls(list_name: ListName = DEFAULT, json_output: JsonOption = False) -> None:
     Example: stock watch ls --list core --json | jq -r '.symbols[].symbol'
     """
 
-    from stock_cli import output
     from stock_cli.db.engine import session_scope
     from stock_cli.market.watchlists import list_watchlist
 
     with session_scope() as session:
         entries = list_watchlist(session, name=list_name)
-    if json_output:
-        output.print_json({"watchlist": list_name, "symbols": entries})
-        return
-    columns = [
-        output.Column("Symbol", style="bold"),
-        output.Column("Name"),
-        output.Column("Exchange"),
-        output.Column("Currency"),
-        output.Column("Last bar"),
-        output.Column("Last close", justify="right"),
-    ]
-    rows = [(e.symbol, e.name, e.exchange, e.currency, e.last_date, e.last_close) for e in entries]
-    output.print_table(columns, rows, title=f"Watchlist {list_name} ({len(entries)})")
+    show(
+        entries,
+        WATCHLIST_COLUMNS,
+        json_output=json_output,
+        document={"watchlist": list_name, "symbols": entries},
+        title=f"Watchlist {list_name} ({len(entries)})",
+    )
 
 
 @app.command("lists")
@@ -116,21 +119,21 @@ def lists(json_output: JsonOption = False) -> None:
     Example: stock watch lists --json
     """
 
-    from stock_cli import output
     from stock_cli.db.engine import session_scope
     from stock_cli.market.watchlists import list_watchlists
 
     with session_scope() as session:
         summaries = list_watchlists(session)
-    if json_output:
-        output.print_json({"watchlists": summaries})
-        return
-    columns = [
-        output.Column("List", style="bold"),
-        output.Column("Symbols", justify="right"),
-        output.Column("Created"),
-    ]
-    output.print_table(columns, [(s.name, s.members, s.created_at) for s in summaries])
+    show(
+        summaries,
+        [
+            Col("name", "List", style="bold"),
+            number("members", "Symbols"),
+            Col("created_at", "Created"),
+        ],
+        json_output=json_output,
+        document={"watchlists": summaries},
+    )
 
 
 @app.command("drop")

@@ -37,6 +37,7 @@ from stock_cli.jobs.kinds import worker_name
 from stock_cli.jobs.runner import RunResult, due_schedules, finish, mark_abandoned_runs, run_job
 from stock_cli.jobs.schedules import DAYS, TRADING, current_slot, runs_on, zone
 from stock_cli.processes import this_host
+from stock_cli.results import Status
 
 log = logging.getLogger("stock_cli.daemon")
 RETRY_DELAYS = (10.0, 60.0, 300.0)  # seconds before the 2nd, 3rd and 4th attempt (default)
@@ -181,11 +182,11 @@ class Daemon:
             results = run_job(name=task.name, slot=task.slot, attempt=task.attempt)
         except StockError as exc:
             log.error("%s: %s", task.name, exc.message, extra={"job": task.name})
-            results = [RunResult(None, task.name, task.slot, "failed", error=exc.message)]
+            results = [RunResult(None, task.name, task.slot, Status.FAILED, error=exc.message)]
         finally:
             self.current = None
         first = results[0]
-        if first.status == "failed" and task.attempt <= len(self.retry_delays):
+        if first.status == Status.FAILED and task.attempt <= len(self.retry_delays):
             delay = self.retry_delays[task.attempt - 1]
             retry = _Task(
                 task.name, f"{task.slot.split('#')[0]}#retry{task.attempt}", task.attempt + 1
@@ -255,7 +256,7 @@ class Daemon:
                 ).first()
                 run_id = run.id if run else None
             if run_id is not None:
-                finish(run_id, status="failed", error="aborted: the daemon was stopped")
+                finish(run_id, status=Status.FAILED, error="aborted: the daemon was stopped")
         try:
             remove_heartbeat()
         except StockError as exc:

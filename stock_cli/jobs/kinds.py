@@ -21,6 +21,7 @@ from stock_cli.db.job_models import FetchBatch, JobRun, Schedule
 from stock_cli.db.models import FetchResult, FetchRun, utcnow
 from stock_cli.errors import StockError
 from stock_cli.processes import this_host
+from stock_cli.results import Status, overall
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 200
@@ -39,10 +40,12 @@ class JobOutcome:
     total: int = 0
 
     @property
-    def status(self) -> str:
-        if self.total and self.failed >= self.total:
-            return "failed"
-        return "partial" if self.failed else "ok"
+    def status(self) -> Status:
+        return (
+            overall(self.failed, self.total)
+            if self.total
+            else (Status.PARTIAL if self.failed else Status.OK)
+        )
 
 
 class JobKind(Protocol):

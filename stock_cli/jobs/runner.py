@@ -27,6 +27,7 @@ from stock_cli.jobs.kinds import JobKind, JobOutcome
 from stock_cli.jobs.registry import JOB_KINDS
 from stock_cli.jobs.schedules import current_slot, get_schedule, period_seconds
 from stock_cli.processes import died_here, this_host
+from stock_cli.results import Status
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class RunResult:
     run_id: int | None
     job: str
     slot: str
-    status: str  # ok | partial | failed | skipped (claimed elsewhere)
+    status: Status
     rows: int = 0
     alerts: int = 0
     error: str | None = None
@@ -88,10 +89,10 @@ def run_job(
         detached = Schedule.model_validate(schedule.model_dump())
     if run_id is None:
         log.info("%s %s: claimed by another worker", name, slot)
-        return [RunResult(None, name, slot, "skipped")]
+        return [RunResult(None, name, slot, Status.SKIPPED)]
     result = _run_claimed(kind, detached, run_id=run_id, slot=slot)
     results = [result]
-    if chain and result.status in ("ok", "partial"):
+    if chain and result.status in (Status.OK, Status.PARTIAL):
         for follower in _followers(name):
             results += run_job(name=follower, slot=slot, chain=True)
     return results
@@ -101,17 +102,17 @@ def _run_claimed(kind: JobKind, schedule: Schedule, *, run_id: int, slot: str) -
     """Run a claimed slot, record how it ended and log it; a job bug never escapes."""
     extra = {"job": schedule.name, "run_id": run_id}
     log.info("%s: started (slot %s)", schedule.name, slot, extra=extra)
-    status, error, outcome = "ok", None, JobOutcome()
+    status, error, outcome = Status.OK, None, JobOutcome()
     started = time.monotonic()
     try:
         outcome = kind.run(schedule=schedule, run_id=run_id)
         status = outcome.status
-        if status == "failed":  # every unit of work failed: retried, never a success
+        if status == Status.FAILED:  # every unit of work failed: retried, never a success
             error = outcome.detail or "every item failed"
     except StockError as exc:
-        status, error = "failed", exc.message
+        status, error = Status.FAILED, exc.message
     except Exception as exc:  # a job bug is recorded, never kills the daemon
-        status, error = "failed", f"{exc.__class__.__name__}: {exc}"
+        status, error = Status.FAILED, f"{exc.__class__.__name__}: {exc}"
         log.exception("%s: unexpected error", schedule.name, extra=extra)
     finish(
         run_id,
@@ -122,7 +123,7 @@ def _run_claimed(kind: JobKind, schedule: Schedule, *, run_id: int, slot: str) -
         seconds=time.monotonic() - started,
     )
     log.log(
-        logging.ERROR if status == "failed" else logging.INFO,
+        logging.ERROR if status == Status.FAILED else logging.INFO,
         "%s: %s (%s)",
         schedule.name,
         status,
@@ -148,7 +149,7 @@ def _followers(name: str) -> list[str]:
 def finish(
     run_id: int,
     *,
-    status: str,
+    status: Status,
     error: str | None,
     rows: int = 0,
     alerts: int = 0,
@@ -163,7 +164,7 @@ def finish(
             count_finished(session, job=run.job, status=status, seconds=seconds)
 
 
-def count_finished(session: Session, *, job: str, status: str, seconds: float | None) -> None:
+def count_finished(session: Session, *, job: str, status: Status, seconds: float | None) -> None:
     items: list[tuple[str, dict[str, str], float]] = [
         ("stock_job_runs_total", {"job": job, "status": status}, 1.0)
     ]
@@ -188,7 +189,8 @@ def due_schedules(session: Session, *, now: dt.datetime) -> list[tuple[str, str]
             continue
         last_ok = session.execute(
             sa.select(sa.func.max(col(JobRun.started_at))).where(
-                col(JobRun.job) == schedule.name, col(JobRun.status).in_(("ok", "partial"))
+                col(JobRun.job) == schedule.name,
+                col(JobRun.status).in_((Status.OK, Status.PARTIAL)),
             )
         ).scalar()
         if isinstance(last_ok, str):
@@ -211,9 +213,9 @@ def due_schedules(session: Session, *, now: dt.datetime) -> list[tuple[str, str]
             .scalars()
             .all()
         )
-        if any(status in ("ok", "partial", "running") for status in statuses):
+        if any(status in (Status.OK, Status.PARTIAL, Status.RUNNING) for status in statuses):
             continue
-        failed = sum(status == "failed" for status in statuses)
+        failed = sum(status == Status.FAILED for status in statuses)
         due.append((schedule.name, f"{slot}#retry{failed}" if failed else slot))
     return sorted(due)
 
@@ -229,6 +231,6 @@ def mark_abandoned_runs(session: Session) -> int:
                 utcnow(),
             )
             session.add(run)
-            count_finished(session, job=run.job, status="failed", seconds=None)
+            count_finished(session, job=run.job, status=Status.FAILED, seconds=None)
             count += 1
     return count

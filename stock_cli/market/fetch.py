@@ -37,6 +37,7 @@ from stock_cli.market.store import BarSet, store_bar_sets
 from stock_cli.market.symbols import market_of
 from stock_cli.market.validate import validate_bars
 from stock_cli.processes import died_here, this_host
+from stock_cli.results import Status, overall
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class SymbolResult:
 
     symbol: str
     provider: str | None
-    status: str  # "ok" | "failed"
+    status: Status
     new: int = 0
     updated: int = 0
     rejected: int = 0
@@ -61,7 +62,19 @@ class SymbolResult:
 
     @property
     def failed(self) -> bool:
-        return self.status == "failed"
+        return self.status == Status.FAILED
+
+    @property
+    def notes(self) -> list[str]:
+        """What a person should know besides the counts."""
+        notes = []
+        if self.rebased:
+            notes.append(f"re-based ({self.rebase_reason}): whole history replaced")
+        if self.provisional:
+            notes.append("last bar provisional (session open)")
+        if self.warnings:
+            notes.append(f"{self.warnings} warnings")
+        return notes
 
 
 @dataclass
@@ -71,7 +84,7 @@ class FetchReport:
     http: HttpStats
     seconds: float
     store_seconds: float
-    status: str = "ok"
+    status: Status = Status.OK
 
     @property
     def failed(self) -> list[SymbolResult]:
@@ -289,13 +302,12 @@ def fetch_symbols(
     writer = _Writer(run_id)
     results: list[SymbolResult] = []
     http_stats = HttpStats()
-    status = "failed"
+    status = Status.FAILED
     try:
         http_stats = asyncio.run(
             _fetch_all(plans, settings, writer, results, on_result, transport=transport)
         )
-        failed = sum(r.failed for r in results)
-        status = "ok" if not failed else "failed" if failed == len(results) else "partial"
+        status = overall(sum(r.failed for r in results), len(results))
     finally:
         writer.close()
         _finish_run(
@@ -482,7 +494,7 @@ class _Writer:
             failed = SymbolResult(
                 result.symbol,
                 result.provider,
-                "failed",
+                Status.FAILED,
                 error={"type": exc.type, "message": exc.message},
             )
             self._record(failed, outcomes[0])
@@ -536,7 +548,7 @@ def _prepare(outcome: _Outcome) -> tuple[SymbolResult, BarSet | None]:
     if history is None:
         assert outcome.error is not None
         if outcome.error.kind == "no_data" and plan.has_bars:
-            return SymbolResult(plan.symbol, outcome.tried[-1], "ok"), None  # up to date
+            return SymbolResult(plan.symbol, outcome.tried[-1], Status.OK), None  # up to date
         return _failure(plan.symbol, outcome.error, outcome.tried), None
     start = (
         min(plan.start, plan.stored.first_date) if outcome.rebase and plan.stored else plan.start
@@ -561,7 +573,7 @@ def _prepare(outcome: _Outcome) -> tuple[SymbolResult, BarSet | None]:
     result = SymbolResult(
         symbol=plan.symbol,
         provider=history.provider,
-        status="ok",
+        status=Status.OK,
         rejected=len(checked.rejected),
         warnings=len(checked.warnings),
         rebased=outcome.rebase is not None,
@@ -605,7 +617,7 @@ def _failure(symbol: str, error: ProviderError, tried: list[str]) -> SymbolResul
     return SymbolResult(
         symbol,
         error.provider or tried[-1],
-        "failed",
+        Status.FAILED,
         error={"type": error.kind, "message": message},
     )
 
@@ -630,11 +642,11 @@ def _result_row(run_id: int, result: SymbolResult) -> FetchResult:
     )
 
 
-def _finish_run(run_id: int, *, status: str, failed: int, interrupted: bool) -> None:
+def _finish_run(run_id: int, *, status: Status, failed: int, interrupted: bool) -> None:
     with session_scope(write=True) as session:
         run = session.get(FetchRun, run_id)
         if run is not None:
-            run.status = "failed" if interrupted else status
+            run.status = Status.FAILED if interrupted else status
             run.failed = failed
             run.error = "interrupted" if interrupted else None
             run.finished_at = utcnow()

@@ -25,6 +25,7 @@ from stock_cli.market.providers.base import Action, RawBar, number, optional_num
 from stock_cli.market.store import BarSet, store_bar_sets
 from stock_cli.market.symbols import _EXCHANGE_SUFFIXES, normalise_symbol
 from stock_cli.market.validate import Rejection, validate_bars
+from stock_cli.results import Status
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class ImportResult:
     file: str
     symbol: str | None
     provider: str | None
-    status: str
+    status: Status
     new: int = 0
     updated: int = 0
     rejected: int = 0
@@ -59,7 +60,11 @@ class ImportResult:
 
     @property
     def failed(self) -> bool:
-        return self.status == "failed"
+        return self.status == Status.FAILED
+
+    @property
+    def notes(self) -> list[str]:
+        return [f"{self.warnings} warnings"] if self.warnings else []
 
 
 def symbol_from_filename(path: Path) -> str:
@@ -178,7 +183,7 @@ def _import_one(path: Path, *, symbol: str | None, fmt: str) -> ImportResult:
         canonical = normalise_symbol(symbol) if symbol else symbol_from_filename(path)
     except StockError as exc:
         return ImportResult(
-            name, None, None, "failed", error={"type": exc.type, "message": exc.message}
+            name, None, None, Status.FAILED, error={"type": exc.type, "message": exc.message}
         )
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -186,11 +191,11 @@ def _import_one(path: Path, *, symbol: str | None, fmt: str) -> ImportResult:
     except (OSError, UnicodeDecodeError) as exc:
         message = f"cannot read {name}: {exc.strerror if isinstance(exc, OSError) else exc}"
         return ImportResult(
-            name, canonical, None, "failed", error={"type": "io", "message": message}
+            name, canonical, None, Status.FAILED, error={"type": "io", "message": message}
         )
     except StockError as exc:
         return ImportResult(
-            name, canonical, None, "failed", error={"type": exc.type, "message": exc.message}
+            name, canonical, None, Status.FAILED, error={"type": exc.type, "message": exc.message}
         )
     checked = validate_bars(parsed.bars)
     for problem in [*parsed.rejected, *checked.rejected, *checked.warnings]:
@@ -202,7 +207,7 @@ def _import_one(path: Path, *, symbol: str | None, fmt: str) -> ImportResult:
             name,
             canonical,
             PROVIDER,
-            "failed",
+            Status.FAILED,
             rejected=rejected,
             error={"type": "no_data", "message": message},
         )
@@ -214,13 +219,17 @@ def _import_one(path: Path, *, symbol: str | None, fmt: str) -> ImportResult:
             )[0]
     except StockError as exc:
         return ImportResult(
-            name, canonical, PROVIDER, "failed", error={"type": exc.type, "message": exc.message}
+            name,
+            canonical,
+            PROVIDER,
+            Status.FAILED,
+            error={"type": exc.type, "message": exc.message},
         )
     return ImportResult(
         file=name,
         symbol=canonical,
         provider=PROVIDER,
-        status="ok",
+        status=Status.OK,
         new=stats.new,
         updated=stats.updated,
         rejected=rejected,

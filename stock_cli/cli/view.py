@@ -1,0 +1,51 @@
+"""One renderer for every result: JSON for scripts, CSV where rows are natural, a Rich
+table on a terminal (tab-separated in a pipe), chosen by the command's flags.
+
+A command declares its columns (`Col`: the attribute of each row, a header, alignment)
+and hands over its rows; the JSON document is the rows themselves unless the command
+wraps them (`document=`), so every command's JSON stays what it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stock_cli import output
+
+
+@dataclass(frozen=True)
+class Col:
+    attr: str
+    header: str
+    justify: str = "left"
+    style: str | None = None
+    value: Callable[[Any], Any] | None = None  # when the cell is not the attribute itself
+
+    def of(self, row: Any) -> Any:
+        return self.value(row) if self.value else getattr(row, self.attr)
+
+
+def number(attr: str, header: str, value: Callable[[Any], Any] | None = None) -> Col:
+    return Col(attr, header, justify="right", value=value)
+
+
+def show(
+    rows: Sequence[Any],
+    columns: Sequence[Col],
+    *,
+    json_output: bool = False,
+    csv_output: bool = False,
+    document: Any = None,
+    title: str | None = None,
+) -> None:
+    if json_output:
+        output.print_json(list(rows) if document is None else document)
+        return
+    cells = [[column.of(row) for column in columns] for row in rows]
+    if csv_output:
+        output.print_csv([column.attr for column in columns], cells)
+        return
+    headers = [output.Column(c.header, justify=c.justify, style=c.style) for c in columns]
+    output.print_table(headers, cells, title=title)

@@ -178,6 +178,17 @@ def db_rows(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         engine.dispose()
 
 
+def db_execute(url: str, sql: str, **params: Any) -> Any:
+    """Run one writing statement in its own transaction; its first value (RETURNING)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sa.text(sql), params)
+            return result.scalar() if result.returns_rows else None
+    finally:
+        engine.dispose()
+
+
 def free_port() -> int:
     """A loopback port nothing listens on (connecting to it is refused)."""
     with socket.socket() as probe:

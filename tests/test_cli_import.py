@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from stock_cli.market.importer import symbol_from_filename
-from tests.conftest import SHARED_DATA, StockRunner, shared_data
+from tests.conftest import SHARED_DATA, StockRunner, db_rows, shared_data
 
 BAR_FILES = sorted((SHARED_DATA / "bars").rglob("*.csv")) if (SHARED_DATA / "bars").is_dir() else []
 
@@ -40,17 +39,12 @@ def _expected(path: Path) -> list[tuple[str, float, float, float, float, float, 
 
 
 def _stored(url: str, symbol: str) -> list[tuple[Any, ...]]:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "SELECT b.date, b.open, b.high, b.low, b.close, b.volume, b.adj_close "
-                "FROM price_bar b "
-                "JOIN instrument i ON i.id = b.instrument_id WHERE i.symbol = :s ORDER BY b.date"
-            ),
-            {"s": symbol},
-        ).all()
-    engine.dispose()
+    rows = db_rows(
+        url,
+        "SELECT b.date, b.open, b.high, b.low, b.close, b.volume, b.adj_close FROM price_bar b "
+        "JOIN instrument i ON i.id = b.instrument_id WHERE i.symbol = :s ORDER BY b.date",
+        s=symbol,
+    )
     return [(str(r[0]), *r[1:]) for r in rows]
 
 

@@ -7,21 +7,16 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import StockRunner
+from tests.conftest import StockRunner, db_rows
 
 
 def _symbols_in_db(url: str, list_name: str) -> list[str]:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "SELECT i.symbol FROM watchlist_member m "
-                "JOIN instrument i ON i.id = m.instrument_id "
-                "JOIN watchlist w ON w.id = m.watchlist_id WHERE w.name = :n ORDER BY i.symbol"
-            ),
-            {"n": list_name},
-        ).all()
-    engine.dispose()
+    rows = db_rows(
+        url,
+        "SELECT i.symbol FROM watchlist_member m JOIN instrument i ON i.id = m.instrument_id "
+        "JOIN watchlist w ON w.id = m.watchlist_id WHERE w.name = :n ORDER BY i.symbol",
+        n=list_name,
+    )
     return [r[0] for r in rows]
 
 

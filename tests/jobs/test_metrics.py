@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from stock_cli.db.engine import dispose_engines
 from stock_cli.health.server import HealthServer, metrics_text
 from stock_cli.jobs.daemon import Daemon
-from tests.conftest import StockRunner, db_rows, free_port, wait_until
+from tests.conftest import StockRunner, db_execute, db_rows, free_port, wait_until
 from tests.jobs.test_health import _get
 from tests.replay import ReplayServer, Reply
 
@@ -114,22 +114,17 @@ def test_gauges_pending_batches_and_the_age_of_watched_bars(
     assert cli.stock("import", str(_csv(tmp_path / "AAPL.csv", last))).exit_code == 0
     assert cli.stock("watch", "add", "AAPL").exit_code == 0
     monkeypatch.setenv("STOCK_NOW", "2024-07-05T22:00:00+00:00")
-    engine = sa.create_engine(migrated)
-    with engine.begin() as conn:
-        run = conn.execute(
-            sa.text(
-                "INSERT INTO job_run (job, started_at, status, rows, alerts, attempt) "
-                "VALUES ('x', '2024-07-05 00:00:00', 'running', 0, 0, 1) RETURNING id"
-            )
-        ).scalar_one()
-        conn.execute(
-            sa.text(
-                "INSERT INTO fetch_batch (job_run_id, symbols, status, rows, failed) "
-                "VALUES (:r, '[\"AAPL\"]', 'pending', 0, 0)"
-            ),
-            {"r": run},
-        )
-    engine.dispose()
+    run = db_execute(
+        migrated,
+        "INSERT INTO job_run (job, started_at, status, rows, alerts, attempt) "
+        "VALUES ('x', '2024-07-05 00:00:00', 'running', 0, 0, 1) RETURNING id",
+    )
+    db_execute(
+        migrated,
+        "INSERT INTO fetch_batch (job_run_id, symbols, status, rows, failed) "
+        "VALUES (:r, '[\"AAPL\"]', 'pending', 0, 0)",
+        r=run,
+    )
     samples = _samples(migrated)
     assert samples[("stock_fetch_batches_pending", ())] == 1
     # 2 and 3 July are missing; the 4th is Independence Day and the 5th still today.

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import StockRunner
+from tests.conftest import StockRunner, db_rows
 from tests.reliability.together import run_together
 
 PROCESSES = 8
@@ -24,16 +23,11 @@ def test_creating_the_same_names_at_once(cli: StockRunner, migrated: str) -> Non
             ["schedule", "add", "same", "--job", "alerts", "--every", f"{i + 1}m"],
         ]
     assert run_together(commands, env) == []
-    engine = sa.create_engine(migrated)
-    with engine.connect() as conn:
-        members = conn.execute(
-            sa.text(
-                "SELECT i.symbol FROM watchlist_member m JOIN watchlist w ON w.id = m.watchlist_id "
-                "JOIN instrument i ON i.id = m.instrument_id WHERE w.name = 'fresh'"
-            )
-        ).scalars()
-        assert sorted(members) == sorted(["SHARED", *(f"S{i}" for i in range(PROCESSES))])
-        assert conn.execute(sa.text("SELECT count(*) FROM llm_platform")).scalar() == 1
-        same = conn.execute(sa.text("SELECT count(*) FROM schedule WHERE name = 'same'"))
-        assert same.scalar() == 1
-    engine.dispose()
+    members = db_rows(
+        migrated,
+        "SELECT i.symbol FROM watchlist_member m JOIN watchlist w ON w.id = m.watchlist_id "
+        "JOIN instrument i ON i.id = m.instrument_id WHERE w.name = 'fresh'",
+    )
+    assert sorted(m[0] for m in members) == sorted(["SHARED", *(f"S{i}" for i in range(PROCESSES))])
+    assert db_rows(migrated, "SELECT count(*) FROM llm_platform") == [(1,)]
+    assert db_rows(migrated, "SELECT count(*) FROM schedule WHERE name = 'same'") == [(1,)]

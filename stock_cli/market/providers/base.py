@@ -76,6 +76,33 @@ class Provider(Protocol):
     ) -> PriceHistory: ...
 
 
+class HttpProvider:
+    """What every provider module shares: its name, whether it is usable (a provider that
+    needs an API key is skipped until it is set: the registry says which do) and its
+    settings. A subclass implements `fetch_history`."""
+
+    name: str
+
+    def available(self, settings: Settings) -> bool:
+        from stock_cli.market.providers import PROVIDERS
+
+        needs_key = PROVIDERS.entry(self.name).extra["key"]
+        return not needs_key or settings.provider_key(self.name) is not None
+
+    def base_url(self, http: ProviderHttp) -> str:
+        return http.settings.provider_base_url(self.name)
+
+    def api_key(self, http: ProviderHttp) -> str:
+        key = http.settings.provider_key(self.name)
+        if key is None:
+            raise ProviderError(
+                "bad_response",
+                f"{self.name}: STOCK_{self.name.upper()}_API_KEY is not set",
+                provider=self.name,
+            )
+        return key.get_secret_value()
+
+
 def with_adjusted_close(bars: list[RawBar], adjusted: list[RawBar]) -> list[RawBar]:
     """Raw bars with the close of a separately fetched adjusted series, joined by date
     (providers that return raw and adjusted prices in two answers)."""

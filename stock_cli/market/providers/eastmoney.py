@@ -11,9 +11,9 @@ import asyncio
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from stock_cli.config import Settings
 from stock_cli.errors import ProviderError
 from stock_cli.market.providers.base import (
+    HttpProvider,
     InstrumentInfo,
     PriceHistory,
     RawBar,
@@ -39,16 +39,13 @@ def secid(symbol: str) -> str:
     return f"{_EXCHANGES[suffix][0]}.{code}"
 
 
-class EastmoneyProvider:
+class EastmoneyProvider(HttpProvider):
     name = NAME
-
-    def available(self, settings: Settings) -> bool:
-        return True
 
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
     ) -> PriceHistory:
-        url = f"{http.settings.provider_base_url(NAME)}/api/qt/stock/kline/get"
+        url = f"{self.base_url(http)}/api/qt/stock/kline/get"
         params: dict[str, Any] = {
             "secid": secid(symbol),
             "klt": "101",

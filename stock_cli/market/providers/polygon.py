@@ -14,9 +14,9 @@ import math
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from stock_cli.config import Settings
 from stock_cli.errors import ProviderError
 from stock_cli.market.providers.base import (
+    HttpProvider,
     InstrumentInfo,
     PriceHistory,
     RawBar,
@@ -33,24 +33,17 @@ NAME = "polygon"
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-class PolygonProvider:
+class PolygonProvider(HttpProvider):
     name = NAME
-
-    def available(self, settings: Settings) -> bool:
-        return settings.provider_key(NAME) is not None
 
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
     ) -> PriceHistory:
-        key = http.settings.provider_key(NAME)
-        if key is None:
-            raise ProviderError(
-                "bad_response", "polygon: STOCK_POLYGON_API_KEY is not set", provider=NAME
-            )
+        key = self.api_key(http)
         ticker = symbol.replace("-", ".")
-        base = http.settings.provider_base_url(NAME)
+        base = self.base_url(http)
         url = f"{base}/v2/aggs/ticker/{ticker}/range/1/day/{start}/{end}"
-        headers = {"Authorization": f"Bearer {key.get_secret_value()}"}
+        headers = {"Authorization": f"Bearer {key}"}
         params = {"sort": "asc", "limit": "50000"}
         raw, adjusted = await asyncio.gather(
             http.get(NAME, url, params={**params, "adjusted": "false"}, headers=headers),

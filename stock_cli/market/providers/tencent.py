@@ -12,9 +12,9 @@ import asyncio
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from stock_cli.config import Settings
 from stock_cli.errors import ProviderError
 from stock_cli.market.providers.base import (
+    HttpProvider,
     InstrumentInfo,
     PriceHistory,
     RawBar,
@@ -41,17 +41,14 @@ def tencent_code(symbol: str) -> str:
     return f"{_PREFIX[suffix]}{code}"
 
 
-class TencentProvider:
+class TencentProvider(HttpProvider):
     name = NAME
-
-    def available(self, settings: Settings) -> bool:
-        return True
 
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
     ) -> PriceHistory:
         code = tencent_code(symbol)
-        url = f"{http.settings.provider_base_url(NAME)}/appstock/app/fqkline/get"
+        url = f"{self.base_url(http)}/appstock/app/fqkline/get"
         raw_bars: dict[dt.date, RawBar] = {}
         adjusted_bars: dict[dt.date, RawBar] = {}
         info = InstrumentInfo()

@@ -12,10 +12,10 @@ import datetime as dt
 import io
 from typing import TYPE_CHECKING, Any
 
-from stock_cli.config import Settings
 from stock_cli.errors import ProviderError
 from stock_cli.market.providers.base import (
     Action,
+    HttpProvider,
     InstrumentInfo,
     PriceHistory,
     RawBar,
@@ -31,29 +31,22 @@ if TYPE_CHECKING:
 NAME = "tiingo"
 
 
-class TiingoProvider:
+class TiingoProvider(HttpProvider):
     name = NAME
-
-    def available(self, settings: Settings) -> bool:
-        return settings.provider_key(NAME) is not None
 
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
     ) -> PriceHistory:
-        key = http.settings.provider_key(NAME)
-        if key is None:
-            raise ProviderError(
-                "bad_response", "tiingo: STOCK_TIINGO_API_KEY is not set", provider=NAME
-            )
+        key = self.api_key(http)
         ticker = symbol.replace("-", ".").lower() if "." not in symbol else symbol.lower()
-        url = f"{http.settings.provider_base_url(NAME)}/tiingo/daily/{ticker}/prices"
+        url = f"{self.base_url(http)}/tiingo/daily/{ticker}/prices"
         params = {
             "startDate": start.isoformat(),
             "endDate": end.isoformat(),
             "format": "json",
             "resampleFreq": "daily",
         }
-        headers = {"Authorization": f"Token {key.get_secret_value()}"}
+        headers = {"Authorization": f"Token {key}"}
         response = await http.get(NAME, url, params=params, headers=headers)
         return parse_prices(response.body, symbol=symbol, content_type=response.content_type)
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from stock_cli.config import Settings
 from stock_cli.errors import ProviderError
 from stock_cli.market.providers.base import (
     Action,
+    HttpProvider,
     InstrumentInfo,
     PriceHistory,
     RawBar,
@@ -33,16 +33,13 @@ if TYPE_CHECKING:
 NAME = "yahoo"
 
 
-class YahooProvider:
+class YahooProvider(HttpProvider):
     name = NAME
-
-    def available(self, settings: Settings) -> bool:
-        return True
 
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
     ) -> PriceHistory:
-        base = http.settings.provider_base_url(NAME)
+        base = self.base_url(http)
         params = {
             "period1": _epoch(start),
             "period2": _epoch(end + dt.timedelta(days=1)),

@@ -7,10 +7,8 @@ stream cut at max_tokens with a tool call's JSON unfinished (reported, not execu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-import httpx
 
 from stock_cli.errors import LLMError
 from stock_cli.llm.base import (
@@ -33,12 +31,8 @@ DEFAULT_MAX_TOKENS = 4096
 
 @dataclass
 class AnthropicPlatform(SingleRequestPlatform):
-    model: str
-    api_key: str | None
     base_url: str = DEFAULT_BASE_URL
-    options: dict[str, Any] = field(default_factory=dict)
     name: str = "anthropic"
-    client: httpx.Client | None = None
 
     def _request(
         self, messages: list[Message], system: str, tools: list[ToolSpec], stream: bool

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,18 @@ class ChatPlatform(Protocol):
     ) -> Iterator[StreamEvent]: ...
 
 
+@dataclass
 class SingleRequestPlatform:
     """`stream` and `complete` for a platform whose two modes are one HTTP request that
-    differs by a flag: a subclass implements `_events` once for both."""
+    differs by a flag: a subclass implements `_events` once for both, and sets its own
+    default `base_url` and `name`."""
+
+    model: str
+    api_key: str | None
+    base_url: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    client: httpx.Client | None = None
 
     def stream(
         self, *, messages: list[Message], system: str, tools: list[ToolSpec]

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-import httpx
 
 from stock_cli.errors import LLMError
 from stock_cli.llm.base import (
@@ -42,12 +40,8 @@ class _PendingCall:
 
 @dataclass
 class OpenAIPlatform(SingleRequestPlatform):
-    model: str
-    api_key: str | None
     base_url: str = DEFAULT_BASE_URL
-    options: dict[str, Any] = field(default_factory=dict)
     name: str = "openai"
-    client: httpx.Client | None = None
 
     def _request(
         self, messages: list[Message], system: str, tools: list[ToolSpec], stream: bool

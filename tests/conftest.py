@@ -206,10 +206,67 @@ def wait_until(condition: Callable[[], bool], *, timeout: float = 20.0, what: st
     raise AssertionError(f"timed out waiting for {what or 'the condition'}")
 
 
-def shared_data(*parts: str) -> Path:
+_OWN_HISTORIES: dict[str, Path | None] = {}
+
+
+def _own_history(name: str) -> Path | None:
+    """Our stand-in for a recorded history, written once a session."""
+    import tempfile
+
+    from tests.corpus import own_history
+
+    if name not in _OWN_HISTORIES:
+        folder = Path(tempfile.mkdtemp(prefix="stock-own-histories-"))
+        _OWN_HISTORIES[name] = own_history(name, folder)
+    return _OWN_HISTORIES[name]
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV history, read with the csv module (the oracle)."""
+    import csv
+
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def last_row(path: Path) -> dict[str, str]:
+    return csv_rows(path)[-1]
+
+
+def count_rows(path: Path) -> int:
+    with path.open() as handle:
+        return sum(1 for line in handle if line.strip()) - 1
+
+
+def recording(*parts: str) -> Path:
+    """A recorded file whose own values a test checks: never stood in for."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared test data not found at {path} (set STOCK_TEST_DATA)")
+        return shared_data(*parts) if parts[:1] != ("bars",) else _missing(path)
+    return path
+
+
+def _missing(path: Path) -> Path:
+    message = f"shared test data not found at {path} (set STOCK_TEST_DATA)"
+    if os.environ.get("STOCK_TEST_DATA_REQUIRED"):
+        pytest.fail(message + "; this run requires it (STOCK_TEST_DATA_REQUIRED)")
+    pytest.skip(message)
+
+
+def shared_data(*parts: str) -> Path:
+    """A file of the recordings in ../shared/data (third-party, read in place); for a
+    price history under bars/, our own stand-in of the same shape when they are absent.
+
+    Without them a test of the recording layer skips and says why, unless the run says
+    it provides them (STOCK_TEST_DATA_REQUIRED=1, set by .ci/run): then it fails loudly.
+    """
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists() and parts[:1] == ("bars",) and len(parts) == 2:
+        own = _own_history(parts[1])
+        if own is not None:  # a price history of our own, same shape (tests/corpus.py)
+            return own
+    if not path.exists():
+        return _missing(path)
     return path
 
 

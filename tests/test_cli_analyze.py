@@ -12,7 +12,7 @@ import pytest
 import talib
 
 from stock_cli import output
-from tests.conftest import StockRunner, shared_data
+from tests.conftest import StockRunner, last_row, shared_data
 from tests.replay import ReplayServer, Reply
 
 AAPL = ("bars", "AAPL_2004-08-19_2018-01-19_yahoo.csv")
@@ -122,7 +122,8 @@ def test_csv(cli: StockRunner, stored: str) -> None:
         csv.DictReader(cli.stock("analyze", "AAPL", "NVDA", "--csv").stdout.splitlines())
     )
     assert [r["symbol"] for r in summary] == ["AAPL", "NVDA"]
-    assert float(summary[0]["last_close"]) == 178.460007
+    aapl = shared_data("bars", "AAPL_2004-08-19_2018-01-19_yahoo.csv")
+    assert float(summary[0]["last_close"]) == float(last_row(aapl)["Adj Close"])  # 178.460007
 
 
 @pytest.mark.parametrize("width", [20, 40, 80, 200])

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import StockRunner, run_stock, shared_data, wait_until
+from tests.conftest import StockRunner, last_row, run_stock, shared_data, wait_until
 from tests.replay import ReplayServer, Reply
 
 
@@ -178,7 +178,9 @@ def test_once_runs_what_is_due(cli: StockRunner, migrated: str, tmp_path: Path) 
     assert sorted(r["job"] for r in json.loads(first.stdout)["runs"]) == ["hourly", "report"]
     report = (tmp_path / "r.md").read_text()
     assert report.startswith("# Watchlist core")
-    assert "| AAPL | 2018-01-19 | 178.46 |" in report
+    aapl = shared_data("bars", "AAPL_2004-08-19_2018-01-19_yahoo.csv")
+    close = float(last_row(aapl)["Adj Close"])  # 178.46 in the recording
+    assert f"| AAPL | 2018-01-19 | {close:.2f} |" in report
     second = run_stock("daemon", "--once", "--json", env=env)
     assert json.loads(second.stdout)["runs"] == []  # nothing due: no pile-up
     cli.stock(

@@ -207,6 +207,26 @@ def wait_until(condition: Callable[[], bool], *, timeout: float = 20.0, what: st
 
 
 _OWN_HISTORIES: dict[str, Path | None] = {}
+_OWN_PROVIDERS: list[Path] = []
+
+
+def own_providers() -> Path:
+    """Our provider answers (tests/corpus.py), written once a session."""
+    import tempfile
+
+    from tests.corpus import own_provider_files
+
+    if not _OWN_PROVIDERS:
+        _OWN_PROVIDERS.append(own_provider_files(Path(tempfile.mkdtemp(prefix="stock-own-"))))
+    return _OWN_PROVIDERS[0]
+
+
+def provider_files(provider: str, pattern: str) -> list[Path]:
+    """The recorded answers of a provider, or ours where the recordings are absent."""
+    folder = SHARED_DATA / "providers" / provider
+    if not folder.is_dir():
+        folder = own_providers() / provider
+    return sorted(folder.glob(pattern)) if folder.is_dir() else []
 
 
 def _own_history(name: str) -> Path | None:
@@ -241,9 +261,7 @@ def count_rows(path: Path) -> int:
 def recording(*parts: str) -> Path:
     """A recorded file whose own values a test checks: never stood in for."""
     path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        return shared_data(*parts) if parts[:1] != ("bars",) else _missing(path)
-    return path
+    return path if path.exists() else _missing(path)
 
 
 def _missing(path: Path) -> Path:
@@ -265,6 +283,10 @@ def shared_data(*parts: str) -> Path:
         own = _own_history(parts[1])
         if own is not None:  # a price history of our own, same shape (tests/corpus.py)
             return own
+    if not path.exists() and parts[:1] == ("providers",) and len(parts) == 3:
+        own_answer = own_providers().joinpath(*parts[1:])
+        if own_answer.exists():  # a provider answer of our own, same format
+            return own_answer
     if not path.exists():
         return _missing(path)
     return path

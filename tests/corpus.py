@@ -11,9 +11,11 @@ runs anywhere. Tests that check the recordings' own values stay on the recording
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 from stock_cli.market.calendar import exchange_of, trading_days
 from stock_cli.market.symbols import normalise_symbol
@@ -72,3 +74,113 @@ def _walk(
         if index % 63 == 0:
             factor *= 0.995
     return adjusted[::-1]
+
+
+# --- provider answers of our own ----------------------------------------------------------
+# The recorded answers the tests name, each as our simulated provider (tests/timetravel.py)
+# answers the same request: same instrument, dates and events, the provider's own format.
+
+
+def own_provider_files(folder: Path) -> Path:
+    """Write our stand-ins of the recorded provider answers under `folder/<provider>/`."""
+    from tests.timetravel import Event, TimeMachine, random_walk_world
+
+    def write(provider: str, name: str, body: bytes) -> None:
+        (folder / provider).mkdir(parents=True, exist_ok=True)
+        (folder / provider / name).write_bytes(body)
+
+    def answer(world: Any, provider: str, end: dt.date, query: dict[str, str]) -> bytes:
+        machine = TimeMachine(None, world)
+        machine.at(world.exchange.session_close(end) + dt.timedelta(hours=2), pin_clock=False)
+        return machine.answer(provider, query)
+
+    def yahoo(symbol: str, start: dt.date, end: dt.date, events: list[Any], name: str) -> None:
+        days = len(trading_days(exchange_of(symbol), start, end))
+        world = random_walk_world(symbol, start, days, events, seed=len(name))
+        query = {"period1": str(_epoch(start)), "period2": str(_epoch(end + dt.timedelta(1)))}
+        write("yahoo", name, answer(world, "yahoo", end, query))
+
+    d = dt.date
+    yahoo(
+        "AAPL",
+        d(2020, 8, 31),
+        d(2020, 11, 6),
+        [Event(d(2020, 8, 31), "split", 4.0), Event(d(2020, 11, 6), "dividend", 0.205)],
+        "chart_AAPL_1d_2020-08-31_2020-11-07_div_split_earn.json",
+    )
+    yahoo(
+        "MSFT",
+        d(2021, 2, 1),
+        d(2022, 1, 31),
+        [Event(x, "dividend", 0.56) for x in (d(2021, 2, 17), d(2021, 5, 19), d(2021, 8, 18))],
+        "chart_MSFT_1d_2021-02-01_2022-01-31_div.json",
+    )
+    yahoo(
+        "NVDA",
+        d(2021, 2, 1),
+        d(2022, 1, 31),
+        [Event(d(2021, 7, 20), "split", 4.0)],
+        "chart_NVDA_1d_2021-02-01_2022-01-31_split.json",
+    )
+    empty = {
+        "chart": {
+            "result": [
+                {
+                    "meta": {"symbol": "AAPL", "exchangeTimezoneName": "America/New_York"},
+                    "indicators": {"quote": [{}]},
+                }
+            ],
+            "error": None,
+        }
+    }
+    write("yahoo", "chart_AAPL_1m_2025-02-01_2025-02-02_empty.json", json.dumps(empty).encode())
+
+    a_share = random_walk_world("601872.SS", d(2024, 12, 18), 10, [], seed=5, raw=True)
+    write(
+        "eastmoney",
+        "kline_601872_daily_2024-12-18_2024-12-31.json",
+        answer(
+            a_share,
+            "eastmoney",
+            d(2024, 12, 31),
+            {"beg": "20241218", "end": "20241231", "fqt": "0"},
+        ),
+    )
+    index = random_walk_world("000001.SS", d(1991, 1, 2), 1200, [], seed=6, raw=True)
+    write(
+        "tencent",
+        "fqkline_sh000001_day_1990-12-19_1995-12-29.json",
+        answer(
+            index, "tencent", d(1995, 12, 29), {"param": "sh000001,day,1990-12-19,1995-12-29,2000,"}
+        ),
+    )
+    googl = random_walk_world(
+        "GOOGL", d(2018, 1, 5), 10, [Event(d(2018, 1, 12), "dividend", 0.3)], seed=7
+    )
+    write(
+        "tiingo",
+        "daily_GOOGL_2018-01-05_2018-01-19_json_then_csv_0.json",
+        answer(
+            googl, "tiingo", d(2018, 1, 19), {"startDate": "2018-01-05", "endDate": "2018-01-19"}
+        ),
+    )
+    aapl = random_walk_world("AAPL", d(2023, 1, 3), 6, [], seed=8)
+    body = json.loads(
+        answer(
+            aapl,
+            "polygon",
+            d(2023, 1, 10),
+            {"adjusted": "true", "_path": "/v2/aggs/ticker/AAPL/range/1/day/2023-01-01/2023-01-10"},
+        )
+    )
+    body["results"] = [{**r, "v": float(r["v"]) * 1.0 + 0.5} for r in reversed(body["results"])]
+    write(
+        "polygon",
+        "openbb_aggs_AAPL_1day_2023-01-01_2023-01-10_desc.json",
+        json.dumps(body).encode(),
+    )
+    return folder
+
+
+def _epoch(day: dt.date) -> int:
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import StockRunner, free_port, shared_data
+from tests.conftest import StockRunner, free_port, recording, shared_data
 from tests.replay import ReplayServer, Reply
 
 AAPL_FILE = ("providers", "yahoo", "chart_AAPL_1d_2020-08-31_2020-11-07_div_split_earn.json")
@@ -49,7 +49,7 @@ def test_fetch_us_and_a_share_values_stored(
     cli: StockRunner, migrated: str, replay: ReplayServer
 ) -> None:
     _serve_aapl(replay)
-    replay.add("/api/qt/stock/kline/get", Reply.file(shared_data(*KLINE_FILE)))
+    replay.add("/api/qt/stock/kline/get", Reply.file(recording(*KLINE_FILE)))
     result = cli.stock("fetch", "AAPL", "sh601872", *RANGE, "--json")
     assert result.exit_code == 0, result.stderr
     docs = _ndjson(result.stdout)
@@ -290,7 +290,7 @@ def test_a_share_falls_back_to_tencent(
     cli: StockRunner, migrated: str, replay: ReplayServer
 ) -> None:
     replay.add("/api/qt/stock/kline/get", Reply(502, b"bad gateway"))
-    replay.add("/appstock/app/fqkline/get", Reply.file(shared_data(*TENCENT_FILE)))
+    replay.add("/appstock/app/fqkline/get", Reply.file(recording(*TENCENT_FILE)))
     result = cli.stock(
         "fetch", "000001.SS", "--start", "1990-12-19", "--end", "1995-12-29", "--json"
     )

@@ -307,18 +307,32 @@ def _epoch(day: dt.date, zone: ZoneInfo, at: dt.time = dt.time(9, 30)) -> int:
 class TimeMachine:
     """The simulated present: sets STOCK_NOW and answers as the provider would then."""
 
-    def __init__(self, replay: ReplayServer, world: World) -> None:
+    def __init__(self, replay: ReplayServer | None, world: World) -> None:
+        """Without a server it only renders answers (tests/corpus.py writes them)."""
         self.replay, self.world = replay, world
         self.now = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-        replay.add(r"/v8/finance/chart/.*", self._yahoo)
-        replay.add("/api/qt/stock/kline/get", self._eastmoney)
-        replay.add("/appstock/app/fqkline/get", self._tencent)
-        replay.add(r"/tiingo/daily/.*/prices", self._tiingo)
-        replay.add(r"/v2/aggs/ticker/.*", self._polygon)
+        if replay is not None:
+            replay.add(r"/v8/finance/chart/.*", self._yahoo)
+            replay.add("/api/qt/stock/kline/get", self._eastmoney)
+            replay.add("/appstock/app/fqkline/get", self._tencent)
+            replay.add(r"/tiingo/daily/.*/prices", self._tiingo)
+            replay.add(r"/v2/aggs/ticker/.*", self._polygon)
 
-    def at(self, when: dt.datetime) -> TimeMachine:
+    def answer(self, provider: str, query: dict[str, str]) -> bytes:
+        """The body `provider` would send for `query` at the current simulated time."""
+        render = {
+            "yahoo": self._yahoo,
+            "eastmoney": self._eastmoney,
+            "tencent": self._tencent,
+            "tiingo": self._tiingo,
+            "polygon": self._polygon,
+        }[provider]
+        return render({k: [v] for k, v in query.items()}).body
+
+    def at(self, when: dt.datetime, *, pin_clock: bool = True) -> TimeMachine:
         self.now = when.astimezone(dt.UTC)
-        os.environ["STOCK_NOW"] = self.now.isoformat()
+        if pin_clock:
+            os.environ["STOCK_NOW"] = self.now.isoformat()
         return self
 
     def after_close(self, day: dt.date) -> TimeMachine:

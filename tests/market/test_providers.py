@@ -21,12 +21,11 @@ from stock_cli.market.providers.polygon import parse_aggs
 from stock_cli.market.providers.tencent import parse_day_lines, tencent_code
 from stock_cli.market.providers.tiingo import parse_meta, parse_prices
 from stock_cli.market.providers.yahoo import parse_chart
-from tests.conftest import SHARED_DATA, shared_data
+from tests.conftest import provider_files, recording, shared_data
 
 
 def _files(provider: str, pattern: str) -> list[Path]:
-    folder = SHARED_DATA / "providers" / provider
-    return sorted(folder.glob(pattern)) if folder.is_dir() else []
+    return provider_files(provider, pattern)
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -73,7 +72,7 @@ def test_yahoo_every_chart(path: Path) -> None:
 
 
 def test_yahoo_split_dividend_and_exchange_dates() -> None:
-    body = shared_data(
+    body = recording(
         "providers", "yahoo", "chart_AAPL_1d_2020-08-31_2020-11-07_div_split_earn.json"
     ).read_bytes()
     history = parse_chart(body, symbol="AAPL")
@@ -145,7 +144,7 @@ def test_eastmoney_every_kline(path: Path) -> None:
 
 
 def test_eastmoney_values_and_secid() -> None:
-    body = shared_data("providers", "eastmoney", "kline_601872_daily_2024-12-18_2024-12-31.json")
+    body = recording("providers", "eastmoney", "kline_601872_daily_2024-12-18_2024-12-31.json")
     history = parse_klines(body.read_bytes(), symbol="601872.SS")
     first = history.bars[0]
     assert (first.date, first.open, first.close, first.high, first.low, first.volume) == (
@@ -193,7 +192,7 @@ def test_tencent_every_day_line(path: Path) -> None:
 
 
 def test_tencent_index_history() -> None:
-    body = shared_data("providers", "tencent", "fqkline_sh000001_day_1990-12-19_1995-12-29.json")
+    body = recording("providers", "tencent", "fqkline_sh000001_day_1990-12-19_1995-12-29.json")
     history = parse_day_lines(body.read_bytes(), symbol="000001.SS")
     assert len(history.bars) == 1106
     assert history.bars[-1].date == dt.date(1995, 12, 29)
@@ -265,7 +264,7 @@ def test_polygon_every_aggs_answer(path: Path) -> None:
 
 
 def test_polygon_descending_and_float_volumes() -> None:
-    body = shared_data(
+    body = recording(
         "providers", "polygon", "openbb_aggs_AAPL_1day_2023-01-01_2023-01-10_desc.json"
     )
     history = parse_aggs(body.read_bytes(), symbol="AAPL")

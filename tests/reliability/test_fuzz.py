@@ -23,9 +23,8 @@ from stock_cli.market.providers.tencent import parse_day_lines
 from stock_cli.market.providers.tiingo import parse_prices
 from stock_cli.market.providers.yahoo import parse_chart
 from stock_cli.market.validate import validate_bars
-from tests.conftest import SHARED_DATA
+from tests.conftest import provider_files
 
-PROVIDERS = SHARED_DATA / "providers"
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 JUNK = st.one_of(
@@ -69,8 +68,7 @@ def _mutate(doc: Any, data: st.DataObject, depth: int = 0) -> Any:
 
 
 def _bodies(provider: str, pattern: str) -> list[Path]:
-    folder = PROVIDERS / provider
-    return sorted(folder.glob(pattern)) if folder.is_dir() else []
+    return provider_files(provider, pattern)
 
 
 def _check_only_valid_bars_survive(bars: list[Any]) -> None:

@@ -221,6 +221,28 @@ def own_providers() -> Path:
     return _OWN_PROVIDERS[0]
 
 
+_OWN_LLM: list[Path] = []
+
+
+def own_llm_answers() -> Path:
+    """Our LLM answers (tests/corpus.py), written once a session."""
+    import tempfile
+
+    from tests.corpus import own_llm_files
+
+    if not _OWN_LLM:
+        _OWN_LLM.append(own_llm_files(Path(tempfile.mkdtemp(prefix="stock-own-llm-"))))
+    return _OWN_LLM[0]
+
+
+def llm_files(platform: str, pattern: str, *, recursive: bool = False) -> list[Path]:
+    """The recorded answers of an LLM platform, or ours where the recordings are absent."""
+    folder = SHARED_DATA / "llm" / platform
+    if not folder.is_dir():
+        folder = own_llm_answers() / platform
+    return sorted(folder.rglob(pattern) if recursive else folder.glob(pattern))
+
+
 def provider_files(provider: str, pattern: str) -> list[Path]:
     """The recorded answers of a provider, or ours where the recordings are absent."""
     folder = SHARED_DATA / "providers" / provider
@@ -287,6 +309,10 @@ def shared_data(*parts: str) -> Path:
         own_answer = own_providers().joinpath(*parts[1:])
         if own_answer.exists():  # a provider answer of our own, same format
             return own_answer
+    if not path.exists() and parts[:1] == ("llm",):
+        own_llm = own_llm_answers().joinpath(*parts[1:])
+        if own_llm.exists():  # an LLM answer of our own, same wire format
+            return own_llm
     if not path.exists():
         return _missing(path)
     return path

@@ -184,3 +184,171 @@ def own_provider_files(folder: Path) -> Path:
 
 def _epoch(day: dt.date) -> int:
     return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+
+# --- LLM answers of our own -----------------------------------------------------------------
+# OpenAI chat-completion streams and bodies and Anthropic message streams, written for the
+# tests in each protocol's wire format, with the names the tests give the recordings.
+
+
+def _sse(events: list[tuple[str | None, Any]], *, done: bool = False) -> bytes:
+    lines = []
+    for event, data in events:
+        if event:
+            lines.append(f"event: {event}")
+        lines.append(f"data: {json.dumps(data, separators=(',', ':'))}")
+        lines.append("")
+    if done:
+        lines += ["data: [DONE]", ""]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None, usage: Any = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-own",
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000,
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        "usage": usage,
+    }
+
+
+def _openai_text_stream(words: list[str]) -> bytes:
+    events: list[tuple[str | None, Any]] = [(None, _chunk({"role": "assistant", "content": ""}))]
+    events += [(None, _chunk({"content": word})) for word in words]
+    events.append((None, _chunk({}, "stop")))
+    usage = {"prompt_tokens": 31, "completion_tokens": len(words), "total_tokens": 31 + len(words)}
+    events.append((None, {**_chunk({}), "choices": [], "usage": usage}))
+    return _sse(events, done=True)
+
+
+def _openai_tool_stream(name: str, arguments: str) -> bytes:
+    first = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "index": 0,
+                "id": "call_own1",
+                "type": "function",
+                "function": {"name": name, "arguments": ""},
+            }
+        ],
+    }
+    events: list[tuple[str | None, Any]] = [(None, _chunk(first))]
+    for start in range(0, len(arguments), 4):  # arguments arrive in fragments
+        part = {
+            "tool_calls": [{"index": 0, "function": {"arguments": arguments[start : start + 4]}}]
+        }
+        events.append((None, _chunk(part)))
+    events.append((None, _chunk({}, "tool_calls")))
+    usage = {"prompt_tokens": 58, "completion_tokens": 17, "total_tokens": 75}
+    events.append((None, {**_chunk({}), "choices": [], "usage": usage}))
+    return _sse(events, done=True)
+
+
+def _anthropic_stream(text: str, tool: tuple[str, str] | None = None) -> bytes:
+    message = {
+        "id": "msg_own",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-own",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 377, "output_tokens": 1},
+    }
+    events: list[tuple[str | None, Any]] = [
+        ("message_start", {"type": "message_start", "message": message})
+    ]
+    events.append(
+        (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+        )
+    )
+    events.append(("ping", {"type": "ping"}))
+    for word in text.split(" "):
+        delta = {"type": "text_delta", "text": word + " "}
+        events.append(
+            ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})
+        )
+    events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
+    stop = "end_turn"
+    if tool is not None:
+        name, arguments = tool
+        block = {"type": "tool_use", "id": "toolu_own1", "name": name, "input": {}}
+        events.append(
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": 1, "content_block": block},
+            )
+        )
+        for start in range(0, len(arguments), 5):
+            delta = {"type": "input_json_delta", "partial_json": arguments[start : start + 5]}
+            events.append(
+                ("content_block_delta", {"type": "content_block_delta", "index": 1, "delta": delta})
+            )
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": 1}))
+        stop = "tool_use"
+    delta = {"stop_reason": stop, "stop_sequence": None}
+    events.append(
+        ("message_delta", {"type": "message_delta", "delta": delta, "usage": {"output_tokens": 42}})
+    )
+    events.append(("message_stop", {"type": "message_stop"}))
+    return _sse(events)
+
+
+def own_llm_files(folder: Path) -> Path:
+    """Write our stand-ins of the LLM answers the tests name under `folder/<platform>/`."""
+    files = {
+        "openai/stream_parse_nothing.sse": _openai_text_stream(
+            ["The ", "store ", "is ", "up ", "to ", "date."]
+        ),
+        "openai/simonw_llm_cassettes/tool_use_basic_stream_0.response.sse": _openai_tool_stream(
+            "multiply", '{"a": 1231, "b": 2331}'
+        ),
+        "openai/simonw_llm_cassettes/tool_use_basic_stream_1.response.sse": _openai_text_stream(
+            ["The ", "answer ", "is ", "2,869,461."]
+        ),
+        "anthropic/stream_basic_response.sse": _anthropic_stream("Hello there, how can I help?"),
+        "anthropic/stream_tool_use_response.sse": _anthropic_stream(
+            "I'll look that up.", ("get_weather", '{"location": "Paris"}')
+        ),
+        "anthropic/recorded/test_runners__TestSyncRunTools__771c64ff_0.sse": _anthropic_stream(
+            "Let me check.", ("get_weather", '{"location": "San Francisco, CA"}')
+        ),
+        "anthropic/recorded/test_runners__TestSyncRunTools__771c64ff_1.sse": _anthropic_stream(
+            "It is sunny and 20 degrees."
+        ),
+    }
+    completion = {
+        "id": "chatcmpl-own",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": "gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": "Nothing to parse here.",
+                    "refusal": None,
+                },
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 14, "completion_tokens": 5, "total_tokens": 19},
+    }
+    files["openai/completion_parse_nothing.json"] = json.dumps(completion).encode()
+    for name, body in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+    return folder

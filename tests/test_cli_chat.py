@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import StockRunner, shared_data
+from tests.conftest import StockRunner, last_row, shared_data
 from tests.replay import ReplayServer, Reply
 
 KEY = "sk-canary-7f3a9"
@@ -143,7 +143,8 @@ def test_full_loop_with_a_tool_call(cli: StockRunner, chat_env: ReplayServer) ->
     assert assistant["tool_calls"][0]["function"]["name"] == "get_quote"
     quote = json.loads(tool_message["content"])
     assert quote["last_date"] == "2018-01-19"
-    assert quote["last_close"] == 178.460007
+    aapl = shared_data("bars", "AAPL_2004-08-19_2018-01-19_yahoo.csv")
+    assert quote["last_close"] == float(last_row(aapl)["Adj Close"])  # 178.460007
     # the answer, and what was logged
     final_text = "".join(
         json.loads(d)["choices"][0]["delta"].get("content") or ""

@@ -15,13 +15,13 @@ import pytest
 from stock_cli.llm.anthropic import AnthropicPlatform
 from stock_cli.llm.base import Finish, Message, TextDelta, ToolCall, Usage
 from stock_cli.llm.openai import OpenAIPlatform
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, llm_files
 from tests.replay import ReplayServer, Reply
 
 LLM = SHARED_DATA / "llm"
-OPENAI_STREAMS = sorted((LLM / "openai").rglob("*.sse")) if LLM.is_dir() else []
-ANTHROPIC_STREAMS = sorted((LLM / "anthropic").rglob("*.sse")) if LLM.is_dir() else []
-OPENAI_COMPLETIONS = sorted((LLM / "openai").glob("completion_*.json")) if LLM.is_dir() else []
+OPENAI_STREAMS = llm_files("openai", "*.sse", recursive=True)
+ANTHROPIC_STREAMS = llm_files("anthropic", "*.sse", recursive=True)
+OPENAI_COMPLETIONS = llm_files("openai", "completion_*.json")
 
 
 def _data_lines(path: Path) -> list[tuple[str | None, str]]:

@@ -243,6 +243,24 @@ def llm_files(platform: str, pattern: str, *, recursive: bool = False) -> list[P
     return sorted(folder.rglob(pattern) if recursive else folder.glob(pattern))
 
 
+# The recorded histories our own stand-ins replace when ../shared/data is absent.
+OWN_HISTORY_NAMES = (
+    "AAPL_2004-08-19_2018-01-19_yahoo.csv",
+    "NVDA_1999-01-22_2014-12-31_yahoo.csv",
+    "ASML.AS_2010-01-01_2013-01-25_yahoo.csv",
+    "002032.SZ_2004-08-17_2016-08-17_stockstats.csv",
+)
+
+
+def history_files(pattern: str = "*.csv", *, recursive: bool = False) -> list[Path]:
+    """Every recorded history (bars/), or our stand-ins where the recordings are absent."""
+    folder = SHARED_DATA / "bars"
+    if folder.is_dir():
+        return sorted(folder.rglob(pattern) if recursive else folder.glob(pattern))
+    own = [_own_history(name) for name in OWN_HISTORY_NAMES if Path(name).match(pattern)]
+    return [path for path in own if path is not None]
+
+
 def provider_files(provider: str, pattern: str) -> list[Path]:
     """The recorded answers of a provider, or ours where the recordings are absent."""
     folder = SHARED_DATA / "providers" / provider

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import StockRunner, last_row, shared_data
+from tests.llm.test_wire import openai_oracle
 from tests.replay import ReplayServer, Reply
 
 KEY = "sk-canary-7f3a9"
@@ -156,13 +157,17 @@ def test_full_loop_with_a_tool_call(cli: StockRunner, chat_env: ReplayServer) ->
     assert doc["tool_calls"][0]["name"] == "get_quote"
     assert doc["tool_calls"][0]["arguments"] == {"symbol": "AAPL"}
     assert doc["tool_calls"][0]["error"] is None
-    assert doc["usage"] == {"input_tokens": 54 + 87, "output_tokens": 20 + 26}
+    turns = [openai_oracle(shared_data(*turn))["usage"] for turn in (OPENAI_TURN_0, OPENAI_TURN_1)]
+    assert doc["usage"] == {  # 54 + 87 and 20 + 26 in the recordings
+        "input_tokens": turns[0][0] + turns[1][0],
+        "output_tokens": turns[0][1] + turns[1][1],
+    }
     assert doc["duration_ms"] >= 0
     shown = json.loads(cli.stock("conversations", "show", str(doc["session_id"]), "--json").stdout)
     assert [m["role"] for m in shown["messages"]] == ["user", "assistant", "tool", "assistant"]
     assert shown["messages"][1]["tool_calls"][0]["name"] == "get_quote"
     assert shown["messages"][3]["finish_reason"] == "stop"
-    assert shown["messages"][3]["output_tokens"] == 26
+    assert shown["messages"][3]["output_tokens"] == turns[1][1]  # 26 in the recording
     everything = result.stdout + result.stderr + cli.stock("llm", "ls", "--json").stdout
     assert KEY not in everything
     assert chat_env.requests[-1].headers["authorization"] == f"Bearer {KEY}"

@@ -12,17 +12,17 @@ import pytest
 
 from stock_cli.market.importer import symbol_from_filename
 from tests.conftest import (
-    SHARED_DATA,
     StockRunner,
     count_rows,
     csv_rows,
     db_rows,
+    history_files,
     last_row,
     recording,
     shared_data,
 )
 
-BAR_FILES = sorted((SHARED_DATA / "bars").rglob("*.csv")) if (SHARED_DATA / "bars").is_dir() else []
+BAR_FILES = history_files(recursive=True)
 
 
 def _expected(path: Path) -> list[tuple[str, float, float, float, float, float, float | None]]:

@@ -20,7 +20,7 @@ from stock_cli.analysis.indicators import (
     parse_spec,
 )
 from stock_cli.errors import UsageError
-from tests.conftest import SHARED_DATA, shared_data
+from tests.conftest import history_files, shared_data
 
 
 def _ohlcv(path: Path) -> dict[str, np.ndarray]:
@@ -182,9 +182,7 @@ def _split(text: str) -> tuple[str, list[float]]:
     return name, [float(v) for v in values]
 
 
-BAR_FILES = (
-    sorted((SHARED_DATA / "bars").glob("*_yahoo.csv")) if (SHARED_DATA / "bars").is_dir() else []
-)
+BAR_FILES = history_files("*_yahoo.csv")
 
 
 @pytest.mark.parametrize("path", BAR_FILES, ids=[p.name for p in BAR_FILES])

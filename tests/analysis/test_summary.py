@@ -11,11 +11,9 @@ import numpy as np
 import pytest
 
 from stock_cli.analysis.summary import summarize
-from tests.conftest import SHARED_DATA
+from tests.conftest import history_files
 
-BAR_FILES = (
-    sorted((SHARED_DATA / "bars").glob("*_yahoo.csv")) if (SHARED_DATA / "bars").is_dir() else []
-)
+BAR_FILES = history_files("*_yahoo.csv")
 
 
 def _load(path: Path) -> tuple[list[dt.date], list[float], list[float], list[float], list[float]]:

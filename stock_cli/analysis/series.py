@@ -79,46 +79,18 @@ def load_series(
         raise reversed_range(start, end)
     wanted = [c for c in ("open", "high", "low", "close", "volume") if c in set(columns)]
     expressions = [_ADJUSTED_SQL[c] if adjust == "adjusted" else c for c in wanted]
-    ids = instrument_ids(session, symbols)
-    if not missing_ok:
-        unknown = [s for s in symbols if s not in ids]
-        if unknown:
-            raise NotFoundError(
-                f"no stored bars for {', '.join(unknown)}",
-                hint=f"run `stock fetch {' '.join(unknown)}` or `stock import`",
-            )
+    ids = _stored_ids(session, symbols, missing_ok=missing_ok)
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
-    mark = "%s" if postgres else "?"
-    where = [f"instrument_id = {mark}"]
-    extra: list[object] = []
-    if start:
-        where.append(f"date >= {mark}")
-        extra.append(start if postgres else start.isoformat())
-    if end:
-        where.append(f"date <= {mark}")
-        extra.append(end if postgres else end.isoformat())
-    skipped = {} if include_provisional else _provisional_dates(conn, ids, where[1:], extra)
-    if not include_provisional:
-        where.append("NOT provisional")
-    order = "DESC" if bars else "ASC"
-    # Dates come back as days since 1970-01-01: numbers convert to numpy in one call,
-    # where date objects (PostgreSQL) or strings (SQLite) cost far more than the query.
-    day = (
-        "(date - DATE '1970-01-01')" if postgres else "CAST(julianday(date) - 2440587.5 AS INTEGER)"
-    )
-    sql = (
-        f"SELECT {day}, {', '.join(expressions) or 'close'} FROM price_bar "
-        f"WHERE {' AND '.join(where)} ORDER BY date {order}"
-        + (f" LIMIT {int(bars)}" if bars else "")
-    )
+    window, params = _date_window(postgres, start, end)
+    skipped = {} if include_provisional else _provisional_dates(conn, ids, window, params)
+    final_only = [] if include_provisional else ["NOT provisional"]
+    sql = _series_sql(postgres, expressions, [*window, *final_only], bars)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     result: dict[str, PriceSeries] = {}
     try:
-        for symbol in symbols:
-            if symbol not in ids:
-                continue
-            cursor.execute(sql, (ids[symbol], *extra))
+        for symbol in (s for s in symbols if s in ids):
+            cursor.execute(sql, (ids[symbol], *params))
             rows = cursor.fetchall()
             if bars:
                 rows.reverse()
@@ -143,6 +115,47 @@ def load_series(
     finally:
         cursor.close()
     return result
+
+
+def _stored_ids(session: Session, symbols: Sequence[str], *, missing_ok: bool) -> dict[str, int]:
+    ids = instrument_ids(session, symbols)
+    unknown = [s for s in symbols if s not in ids]
+    if unknown and not missing_ok:
+        raise NotFoundError(
+            f"no stored bars for {', '.join(unknown)}",
+            hint=f"run `stock fetch {' '.join(unknown)}` or `stock import`",
+        )
+    return ids
+
+
+def _date_window(
+    postgres: bool, start: dt.date | None, end: dt.date | None
+) -> tuple[list[str], list[object]]:
+    """The SQL conditions of a date range, and their parameters."""
+    mark = "%s" if postgres else "?"
+    conditions: list[str] = []
+    params: list[object] = []
+    for bound, operator in ((start, ">="), (end, "<=")):
+        if bound:
+            conditions.append(f"date {operator} {mark}")
+            params.append(bound if postgres else bound.isoformat())
+    return conditions, params
+
+
+def _series_sql(
+    postgres: bool, expressions: list[str], conditions: list[str], bars: int | None
+) -> str:
+    mark = "%s" if postgres else "?"
+    # Dates come back as days since 1970-01-01: numbers convert to numpy in one call,
+    # where date objects (PostgreSQL) or strings (SQLite) cost far more than the query.
+    day = (
+        "(date - DATE '1970-01-01')" if postgres else "CAST(julianday(date) - 2440587.5 AS INTEGER)"
+    )
+    where = " AND ".join([f"instrument_id = {mark}", *conditions])
+    return (
+        f"SELECT {day}, {', '.join(expressions) or 'close'} FROM price_bar WHERE {where} "
+        f"ORDER BY date {'DESC' if bars else 'ASC'}" + (f" LIMIT {int(bars)}" if bars else "")
+    )
 
 
 def _provisional_dates(

@@ -151,6 +151,17 @@ class ScreenResult:
     skipped_provisional: dict[str, dt.date] = field(default_factory=dict)
 
 
+def symbols_with_bars(session: Session) -> list[str]:
+    return list(
+        session.execute(
+            sa.text(
+                "SELECT i.symbol FROM instrument i WHERE EXISTS "
+                "(SELECT 1 FROM price_bar b WHERE b.instrument_id = i.id) ORDER BY i.symbol"
+            )
+        ).scalars()
+    )
+
+
 def screen_symbols(
     session: Session,
     *,
@@ -168,14 +179,7 @@ def screen_symbols(
     parsed = parse_expression(expression)
     today = today or clock.today()
     if symbols is None:
-        symbols = list(
-            session.execute(
-                sa.text(
-                    "SELECT i.symbol FROM instrument i WHERE EXISTS "
-                    "(SELECT 1 FROM price_bar b WHERE b.instrument_id = i.id) ORDER BY i.symbol"
-                )
-            ).scalars()
-        )
+        symbols = symbols_with_bars(session)
     started = time.perf_counter()
     evaluated = evaluate_expression(
         session,

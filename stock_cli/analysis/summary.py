@@ -67,6 +67,21 @@ def _close_on_or_before(dates: np.ndarray, close: np.ndarray, day: dt.date) -> f
     return float(close[index])
 
 
+def _volatility_and_sharpe(
+    close: np.ndarray, risk_free_rate: float
+) -> tuple[float | None, float | None]:
+    """Annualised volatility (%) and Sharpe ratio of the last year's log returns."""
+    returns = np.diff(np.log(close[-(TRADING_DAYS + 1) :]))
+    if len(returns) < 2:
+        return None, None
+    deviation = float(np.std(returns, ddof=1))
+    volatility = deviation * math.sqrt(TRADING_DAYS) * 100.0
+    if deviation <= 0:
+        return volatility, None
+    excess = float(np.mean(returns)) * TRADING_DAYS - risk_free_rate
+    return volatility, excess / (deviation * math.sqrt(TRADING_DAYS))
+
+
 def summarize(
     dates: np.ndarray,
     close: np.ndarray,
@@ -90,15 +105,7 @@ def summarize(
     high_52w = float(np.max(high[window]))
     low_52w = float(np.min(low[window]))
 
-    returns = np.diff(np.log(close[-(TRADING_DAYS + 1) :]))
-    volatility = sharpe = None
-    if len(returns) >= 2:
-        deviation = float(np.std(returns, ddof=1))
-        volatility = deviation * math.sqrt(TRADING_DAYS) * 100.0
-        if deviation > 0:
-            excess = float(np.mean(returns)) * TRADING_DAYS - risk_free_rate
-            sharpe = excess / (deviation * math.sqrt(TRADING_DAYS))
-
+    volatility, sharpe = _volatility_and_sharpe(close, risk_free_rate)
     running_peak = np.maximum.accumulate(close)
     drawdowns = close / running_peak - 1.0
     trough = int(np.argmin(drawdowns))

@@ -20,6 +20,7 @@ ProvisionalOption = Annotated[
 ]
 
 
+# Long only in its option declarations: Typer reads the options from the signature.
 def analyze(
     symbols: Annotated[list[str], typer.Argument(help="Symbols to analyse.")],
     indicators: Annotated[

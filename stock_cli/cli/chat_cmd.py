@@ -11,6 +11,7 @@ from stock_cli.cli.common import JsonOption, new_app
 from stock_cli.cli.view import Col, show
 
 
+# Long only in its option declarations: Typer reads the options from the signature.
 def chat(
     prompt: Annotated[
         str | None, typer.Argument(help="The question (default: stdin, or an interactive session).")

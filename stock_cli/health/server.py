@@ -215,9 +215,7 @@ def _database_metrics(conn: sa.Connection) -> Any:
         HistogramMetricFamily,
     )
 
-    from stock_cli import clock
     from stock_cli.db.counters import read_counters
-    from stock_cli.market.calendar import exchange_of, missing_sessions
 
     counters = read_counters(conn)
     for name, (help_text, labels) in _COUNTERS.items():
@@ -226,7 +224,6 @@ def _database_metrics(conn: sa.Connection) -> Any:
             family.add_metric([label_set.get(k, "") for k in labels], value)
         yield family
     yield _duration_histogram(counters, HistogramMetricFamily)
-
     yield _timestamps(
         conn,
         GaugeMetricFamily(
@@ -255,12 +252,20 @@ def _database_metrics(conn: sa.Connection) -> Any:
         ),
         "heartbeats",
     )
-    age = GaugeMetricFamily(
+    yield from _freshness(conn, GaugeMetricFamily)
+
+
+def _freshness(conn: sa.Connection, gauge: Any) -> Any:
+    """How old each watched symbol's newest final bar is, in seconds and in sessions."""
+    from stock_cli import clock
+    from stock_cli.market.calendar import exchange_of, missing_sessions
+
+    age = gauge(
         "stock_symbol_newest_bar_age_seconds",
         "Seconds since the close of the session of each watched symbol's newest final bar",
         labels=["symbol"],
     )
-    missing = GaugeMetricFamily(
+    missing = gauge(
         "stock_symbol_missing_sessions",
         "Trading sessions of its exchange missing after each watched symbol's newest bar",
         labels=["symbol"],
@@ -271,8 +276,7 @@ def _database_metrics(conn: sa.Connection) -> Any:
         exchange = exchange_of(symbol)
         age.add_metric([symbol], (now - exchange.session_close(day)).total_seconds())
         missing.add_metric([symbol], missing_sessions(exchange, day, exchange.local_date(now)))
-    yield age
-    yield missing
+    return [age, missing]
 
 
 def _timestamps(conn: sa.Connection, family: Any, query: str) -> Any:

@@ -120,6 +120,12 @@ class _Block:
     done: bool = False
 
 
+def _stream_error(data: Any, platform: str) -> LLMError:
+    error = data.get("error") if isinstance(data, dict) else None
+    message = error.get("message") if isinstance(error, dict) else str(data)
+    return LLMError("bad_response", f"{platform}: {message}")
+
+
 def parse_stream(events: Iterator[Any], *, platform: str = "anthropic") -> Iterator[StreamEvent]:
     blocks: dict[int, _Block] = {}
     input_tokens: int | None = None
@@ -130,9 +136,7 @@ def parse_stream(events: Iterator[Any], *, platform: str = "anthropic") -> Itera
         data = sse_json(event, platform=platform)
         kind = data.get("type") if isinstance(data, dict) else None
         if kind == "error" or event.event == "error":
-            error = data.get("error") if isinstance(data, dict) else None
-            message = error.get("message") if isinstance(error, dict) else str(data)
-            raise LLMError("bad_response", f"{platform}: {message}")
+            raise _stream_error(data, platform)
         index = data.get("index", 0) if isinstance(data, dict) else 0
         index = index if isinstance(index, int) else 0
         if kind == "message_start":

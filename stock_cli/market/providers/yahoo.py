@@ -67,16 +67,7 @@ def parse_chart(body: bytes, *, symbol: str) -> PriceHistory:
     chart = doc.get("chart") if isinstance(doc, dict) else None
     if not isinstance(chart, dict):
         raise bad_response(NAME, "no 'chart' object in the response")
-    error = chart.get("error")
-    if error:
-        description = error.get("description") if isinstance(error, dict) else str(error)
-        raise ProviderError("not_found", f"yahoo: {symbol}: {description}", provider=NAME)
-    results = chart.get("result")
-    if not results:
-        raise ProviderError("no_data", f"yahoo: no data for {symbol}", provider=NAME)
-    if not isinstance(results, list) or not isinstance(results[0], dict):
-        raise bad_response(NAME, "'chart.result' is not a list of objects")
-    result = results[0]
+    result = _first_result(chart, symbol)
     meta = _object(result.get("meta"))
     zone = _zone(meta.get("exchangeTimezoneName"))
     info = InstrumentInfo(
@@ -138,6 +129,21 @@ def _session_close(meta: dict[str, Any]) -> dt.datetime | None:
     if not math.isfinite(end) or not 0 < end < 1e11:
         return None
     return dt.datetime.fromtimestamp(end, dt.UTC)
+
+
+def _first_result(chart: dict[str, Any], symbol: str) -> dict[str, Any]:
+    """The chart's result, or the typed error its `error` or emptiness means."""
+    error = chart.get("error")
+    if error:
+        description = error.get("description") if isinstance(error, dict) else str(error)
+        raise ProviderError("not_found", f"yahoo: {symbol}: {description}", provider=NAME)
+    results = chart.get("result")
+    if not results:
+        raise ProviderError("no_data", f"yahoo: no data for {symbol}", provider=NAME)
+    if not isinstance(results, list) or not isinstance(results[0], dict):
+        raise bad_response(NAME, "'chart.result' is not a list of objects")
+    result: dict[str, Any] = results[0]
+    return result
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -12,16 +12,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from stock_cli.errors import ProviderError
-from stock_cli.market.providers.base import (
-    HttpProvider,
-    InstrumentInfo,
-    PriceHistory,
-    RawBar,
-    bad_response,
-    load_json,
-    number,
-    with_adjusted_close,
-)
+from stock_cli.market.providers import base
 
 if TYPE_CHECKING:
     from stock_cli.market.http import ProviderHttp
@@ -39,12 +30,12 @@ def secid(symbol: str) -> str:
     return f"{_EXCHANGES[suffix][0]}.{code}"
 
 
-class EastmoneyProvider(HttpProvider):
+class EastmoneyProvider(base.HttpProvider):
     name = NAME
 
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
-    ) -> PriceHistory:
+    ) -> base.PriceHistory:
         url = f"{self.base_url(http)}/api/qt/stock/kline/get"
         params: dict[str, Any] = {
             "secid": secid(symbol),
@@ -60,37 +51,37 @@ class EastmoneyProvider(HttpProvider):
             http.get(NAME, url, params={**params, "fqt": "1"}),
         )
         history = parse_klines(raw.body, symbol=symbol)
-        history.bars = with_adjusted_close(
+        history.bars = base.with_adjusted_close(
             history.bars, parse_klines(adjusted.body, symbol=symbol).bars
         )
         return history
 
 
-def parse_klines(body: bytes, *, symbol: str) -> PriceHistory:
-    doc = load_json(NAME, _strip_jsonp(body))
+def parse_klines(body: bytes, *, symbol: str) -> base.PriceHistory:
+    doc = base.load_json(NAME, _strip_jsonp(body))
     if not isinstance(doc, dict):
-        raise bad_response(NAME, "the response is not a JSON object")
+        raise base.bad_response(NAME, "the response is not a JSON object")
     data = doc.get("data")
     if data is None:
         raise ProviderError("not_found", f"eastmoney: no instrument {symbol}", provider=NAME)
     if not isinstance(data, dict):
-        raise bad_response(NAME, "'data' is not an object")
+        raise base.bad_response(NAME, "'data' is not an object")
     klines = data.get("klines")
     if klines is None or klines == []:
         raise ProviderError(
             "no_data", f"eastmoney: no bars for {symbol} in the range", provider=NAME
         )
     if not isinstance(klines, list):
-        raise bad_response(NAME, "'klines' is not a list")
+        raise base.bad_response(NAME, "'klines' is not a list")
     bars = [_bar(line) for line in klines]
     suffix = symbol.rpartition(".")[2]
-    info = InstrumentInfo(
+    info = base.InstrumentInfo(
         name=_name(data.get("name")),
         exchange=_EXCHANGES.get(suffix, ("", None))[1],
         currency="CNY",
         timezone="Asia/Shanghai",
     )
-    return PriceHistory(symbol=symbol, provider=NAME, bars=bars, info=info)
+    return base.PriceHistory(symbol=symbol, provider=NAME, bars=bars, info=info)
 
 
 def _strip_jsonp(body: bytes) -> bytes:
@@ -105,24 +96,24 @@ def _name(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _bar(line: Any) -> RawBar:
+def _bar(line: Any) -> base.RawBar:
     if not isinstance(line, str):
-        raise bad_response(NAME, f"a kline is not a string: {line!r:.60}")
+        raise base.bad_response(NAME, f"a kline is not a string: {line!r:.60}")
     fields = line.split(",")
     if len(fields) < 6:
-        raise bad_response(NAME, f"a kline has {len(fields)} fields, expected at least 6")
+        raise base.bad_response(NAME, f"a kline has {len(fields)} fields, expected at least 6")
     try:
         day = dt.date.fromisoformat(fields[0].strip())
     except ValueError:
-        raise bad_response(NAME, f"bad kline date {fields[0]!r:.30}") from None
+        raise base.bad_response(NAME, f"bad kline date {fields[0]!r:.30}") from None
     # date, open, close, high, low, volume (lots), amount, amplitude, pct, change, turnover
-    return RawBar(
+    return base.RawBar(
         date=day,
-        open=number(fields[1]),
-        close=number(fields[2]),
-        high=number(fields[3]),
-        low=number(fields[4]),
-        volume=number(fields[5]) * SHARES_PER_LOT,
+        open=base.number(fields[1]),
+        close=base.number(fields[2]),
+        high=base.number(fields[3]),
+        low=base.number(fields[4]),
+        volume=base.number(fields[5]) * SHARES_PER_LOT,
     )
 
 

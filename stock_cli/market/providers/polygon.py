@@ -15,16 +15,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from stock_cli.errors import ProviderError
-from stock_cli.market.providers.base import (
-    HttpProvider,
-    InstrumentInfo,
-    PriceHistory,
-    RawBar,
-    bad_response,
-    load_json,
-    number,
-    with_adjusted_close,
-)
+from stock_cli.market.providers import base
 
 if TYPE_CHECKING:
     from stock_cli.market.http import ProviderHttp
@@ -33,16 +24,16 @@ NAME = "polygon"
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-class PolygonProvider(HttpProvider):
+class PolygonProvider(base.HttpProvider):
     name = NAME
 
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
-    ) -> PriceHistory:
+    ) -> base.PriceHistory:
         key = self.api_key(http)
         ticker = symbol.replace("-", ".")
-        base = self.base_url(http)
-        url = f"{base}/v2/aggs/ticker/{ticker}/range/1/day/{start}/{end}"
+        root = self.base_url(http)
+        url = f"{root}/v2/aggs/ticker/{ticker}/range/1/day/{start}/{end}"
         headers = {"Authorization": f"Bearer {key}"}
         params = {"sort": "asc", "limit": "50000"}
         raw, adjusted = await asyncio.gather(
@@ -50,19 +41,19 @@ class PolygonProvider(HttpProvider):
             http.get(NAME, url, params={**params, "adjusted": "true"}, headers=headers),
         )
         history = parse_aggs(raw.body, symbol=symbol)
-        history.bars = with_adjusted_close(
+        history.bars = base.with_adjusted_close(
             history.bars, parse_aggs(adjusted.body, symbol=symbol).bars
         )
         return history
 
 
-def parse_aggs(body: bytes, *, symbol: str) -> PriceHistory:
-    doc = load_json(NAME, body)
+def parse_aggs(body: bytes, *, symbol: str) -> base.PriceHistory:
+    doc = base.load_json(NAME, body)
     if not isinstance(doc, dict):
-        raise bad_response(NAME, "the response is not a JSON object")
+        raise base.bad_response(NAME, "the response is not a JSON object")
     status = str(doc.get("status", "OK")).upper()
     if status in ("ERROR", "NOT_AUTHORIZED"):
-        raise bad_response(NAME, str(doc.get("error") or doc.get("message") or status)[:200])
+        raise base.bad_response(NAME, str(doc.get("error") or doc.get("message") or status)[:200])
     results = doc.get("results")
     if not results:
         if doc.get("resultsCount") == 0 or (doc.get("queryCount") == 0 and results is None):
@@ -71,30 +62,30 @@ def parse_aggs(body: bytes, *, symbol: str) -> PriceHistory:
             )
         raise ProviderError("no_data", f"polygon: no bars for {symbol}", provider=NAME)
     if not isinstance(results, list):
-        raise bad_response(NAME, "'results' is not a list")
+        raise base.bad_response(NAME, "'results' is not a list")
     bars = sorted((_bar(item) for item in results), key=lambda b: b.date)
-    return PriceHistory(
+    return base.PriceHistory(
         symbol=symbol,
         provider=NAME,
         bars=bars,
-        info=InstrumentInfo(currency="USD", timezone=NEW_YORK.key),
+        info=base.InstrumentInfo(currency="USD", timezone=NEW_YORK.key),
     )
 
 
-def _bar(item: Any) -> RawBar:
+def _bar(item: Any) -> base.RawBar:
     if not isinstance(item, dict):
-        raise bad_response(NAME, f"a result is not an object: {item!r:.60}")
-    millis = number(item.get("t"))
+        raise base.bad_response(NAME, f"a result is not an object: {item!r:.60}")
+    millis = base.number(item.get("t"))
     if not math.isfinite(millis) or abs(millis) > 1e14:
-        raise bad_response(NAME, f"bad timestamp {item.get('t')!r:.30}")
+        raise base.bad_response(NAME, f"bad timestamp {item.get('t')!r:.30}")
     day = dt.datetime.fromtimestamp(millis / 1000, NEW_YORK).date()
-    return RawBar(
+    return base.RawBar(
         date=day,
-        open=number(item.get("o")),
-        high=number(item.get("h")),
-        low=number(item.get("l")),
-        close=number(item.get("c")),
-        volume=number(item.get("v")),
+        open=base.number(item.get("o")),
+        high=base.number(item.get("h")),
+        low=base.number(item.get("l")),
+        close=base.number(item.get("c")),
+        volume=base.number(item.get("v")),
     )
 
 

@@ -13,16 +13,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from stock_cli.errors import ProviderError
-from stock_cli.market.providers.base import (
-    HttpProvider,
-    InstrumentInfo,
-    PriceHistory,
-    RawBar,
-    bad_response,
-    load_json,
-    number,
-    with_adjusted_close,
-)
+from stock_cli.market.providers import base
 
 if TYPE_CHECKING:
     from stock_cli.market.http import ProviderHttp
@@ -41,17 +32,17 @@ def tencent_code(symbol: str) -> str:
     return f"{_PREFIX[suffix]}{code}"
 
 
-class TencentProvider(HttpProvider):
+class TencentProvider(base.HttpProvider):
     name = NAME
 
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
-    ) -> PriceHistory:
+    ) -> base.PriceHistory:
         code = tencent_code(symbol)
         url = f"{self.base_url(http)}/appstock/app/fqkline/get"
-        raw_bars: dict[dt.date, RawBar] = {}
-        adjusted_bars: dict[dt.date, RawBar] = {}
-        info = InstrumentInfo()
+        raw_bars: dict[dt.date, base.RawBar] = {}
+        adjusted_bars: dict[dt.date, base.RawBar] = {}
+        info = base.InstrumentInfo()
         window_start = start
         while window_start <= end:
             window_end = min(end, window_start + WINDOW)
@@ -70,18 +61,18 @@ class TencentProvider(HttpProvider):
             raise ProviderError(
                 "no_data", f"tencent: no bars for {symbol} in the range", provider=NAME
             )
-        bars = with_adjusted_close(
+        bars = base.with_adjusted_close(
             [raw_bars[day] for day in sorted(raw_bars)], list(adjusted_bars.values())
         )
-        return PriceHistory(symbol=symbol, provider=NAME, bars=bars, info=info)
+        return base.PriceHistory(symbol=symbol, provider=NAME, bars=bars, info=info)
 
 
-def parse_day_lines(body: bytes, *, symbol: str, allow_empty: bool = False) -> PriceHistory:
-    doc = load_json(NAME, body)
+def parse_day_lines(body: bytes, *, symbol: str, allow_empty: bool = False) -> base.PriceHistory:
+    doc = base.load_json(NAME, body)
     if not isinstance(doc, dict):
-        raise bad_response(NAME, "the response is not a JSON object")
+        raise base.bad_response(NAME, "the response is not a JSON object")
     if doc.get("code") not in (0, "0", None):
-        raise bad_response(NAME, f"error code {doc.get('code')!r}: {doc.get('msg', '')}")
+        raise base.bad_response(NAME, f"error code {doc.get('code')!r}: {doc.get('msg', '')}")
     data = doc.get("data")
     if not isinstance(data, dict) or not data:
         raise ProviderError("not_found", f"tencent: no instrument {symbol}", provider=NAME)
@@ -90,34 +81,34 @@ def parse_day_lines(body: bytes, *, symbol: str, allow_empty: bool = False) -> P
         raise ProviderError("not_found", f"tencent: no instrument {symbol}", provider=NAME)
     rows = entry.get("qfqday") or entry.get("day") or entry.get("hfqday") or []
     if not isinstance(rows, list):
-        raise bad_response(NAME, "'day' is not a list")
+        raise base.bad_response(NAME, "'day' is not a list")
     if not rows and not allow_empty:
         raise ProviderError("no_data", f"tencent: no bars for {symbol} in the range", provider=NAME)
-    return PriceHistory(
+    return base.PriceHistory(
         symbol=symbol, provider=NAME, bars=[_bar(r) for r in rows], info=_info(entry)
     )
 
 
-def _bar(row: Any) -> RawBar:
+def _bar(row: Any) -> base.RawBar:
     if not isinstance(row, list) or len(row) < 6:
-        raise bad_response(
+        raise base.bad_response(
             NAME, f"a day line is not [date, open, close, high, low, volume]: {row!r:.60}"
         )
     try:
         day = dt.date.fromisoformat(str(row[0]).strip())
     except ValueError:
-        raise bad_response(NAME, f"bad day-line date {row[0]!r:.30}") from None
-    return RawBar(
+        raise base.bad_response(NAME, f"bad day-line date {row[0]!r:.30}") from None
+    return base.RawBar(
         date=day,
-        open=number(row[1]),
-        close=number(row[2]),
-        high=number(row[3]),
-        low=number(row[4]),
-        volume=number(row[5]) * SHARES_PER_LOT,
+        open=base.number(row[1]),
+        close=base.number(row[2]),
+        high=base.number(row[3]),
+        low=base.number(row[4]),
+        volume=base.number(row[5]) * SHARES_PER_LOT,
     )
 
 
-def _info(entry: dict[str, Any]) -> InstrumentInfo:
+def _info(entry: dict[str, Any]) -> base.InstrumentInfo:
     name = None
     quotes = entry.get("qt")
     if isinstance(quotes, dict):
@@ -125,7 +116,7 @@ def _info(entry: dict[str, Any]) -> InstrumentInfo:
             if isinstance(value, list) and len(value) > 2 and isinstance(value[1], str):
                 name = value[1].strip() or None
                 break
-    return InstrumentInfo(name=name, currency="CNY", timezone="Asia/Shanghai")
+    return base.InstrumentInfo(name=name, currency="CNY", timezone="Asia/Shanghai")
 
 
 PROVIDER = TencentProvider()

@@ -15,17 +15,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from stock_cli.errors import ProviderError
-from stock_cli.market.providers.base import (
-    Action,
-    HttpProvider,
-    InstrumentInfo,
-    PriceHistory,
-    RawBar,
-    bad_response,
-    load_json,
-    number,
-    optional_number,
-)
+from stock_cli.market.providers import base
 
 if TYPE_CHECKING:
     from stock_cli.market.http import ProviderHttp
@@ -33,13 +23,13 @@ if TYPE_CHECKING:
 NAME = "yahoo"
 
 
-class YahooProvider(HttpProvider):
+class YahooProvider(base.HttpProvider):
     name = NAME
 
     async def fetch_history(
         self, http: ProviderHttp, *, symbol: str, start: dt.date, end: dt.date
-    ) -> PriceHistory:
-        base = self.base_url(http)
+    ) -> base.PriceHistory:
+        root = self.base_url(http)
         params = {
             "period1": _epoch(start),
             "period2": _epoch(end + dt.timedelta(days=1)),
@@ -49,7 +39,7 @@ class YahooProvider(HttpProvider):
         }
         try:
             response = await http.get(
-                NAME, f"{base}/v8/finance/chart/{quote(symbol, safe='')}", params=params
+                NAME, f"{root}/v8/finance/chart/{quote(symbol, safe='')}", params=params
             )
         except ProviderError as exc:
             if exc.kind == "not_found":
@@ -62,15 +52,15 @@ def _epoch(day: dt.date) -> int:
     return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
 
 
-def parse_chart(body: bytes, *, symbol: str) -> PriceHistory:
-    doc = load_json(NAME, body)
+def parse_chart(body: bytes, *, symbol: str) -> base.PriceHistory:
+    doc = base.load_json(NAME, body)
     chart = doc.get("chart") if isinstance(doc, dict) else None
     if not isinstance(chart, dict):
-        raise bad_response(NAME, "no 'chart' object in the response")
+        raise base.bad_response(NAME, "no 'chart' object in the response")
     result = _first_result(chart, symbol)
     meta = _object(result.get("meta"))
     zone = _zone(meta.get("exchangeTimezoneName"))
-    info = InstrumentInfo(
+    info = base.InstrumentInfo(
         name=_text(meta.get("longName")) or _text(meta.get("shortName")),
         exchange=_text(meta.get("fullExchangeName")) or _text(meta.get("exchangeName")),
         currency=_text(meta.get("currency")),
@@ -78,12 +68,12 @@ def parse_chart(body: bytes, *, symbol: str) -> PriceHistory:
     )
     timestamps = result.get("timestamp") or []
     if not isinstance(timestamps, list):
-        raise bad_response(NAME, "'timestamp' is not a list")
+        raise base.bad_response(NAME, "'timestamp' is not a list")
     indicators = _object(result.get("indicators"))
     quote_list = indicators.get("quote") or [{}]
     quote_data = quote_list[0] if isinstance(quote_list, list) and quote_list else {}
     if not isinstance(quote_data, dict):
-        raise bad_response(NAME, "'indicators.quote' is not an object")
+        raise base.bad_response(NAME, "'indicators.quote' is not an object")
     adj_list = indicators.get("adjclose") or [{}]
     adj_data = adj_list[0] if isinstance(adj_list, list) and adj_list else {}
     columns = {
@@ -91,7 +81,7 @@ def parse_chart(body: bytes, *, symbol: str) -> PriceHistory:
         for k in ("open", "high", "low", "close", "volume")
     }
     adjclose = _column(adj_data if isinstance(adj_data, dict) else {}, "adjclose", len(timestamps))
-    bars: list[RawBar] = []
+    bars: list[base.RawBar] = []
     for i, stamp in enumerate(timestamps):
         day = _day(stamp, zone)
         values = [columns[k][i] for k in ("open", "high", "low", "close")]
@@ -99,20 +89,20 @@ def parse_chart(body: bytes, *, symbol: str) -> PriceHistory:
             continue  # a null row: holiday or halted day in Yahoo's grid
         volume = columns["volume"][i]
         bars.append(
-            RawBar(
+            base.RawBar(
                 date=day,
-                open=number(values[0]),
-                high=number(values[1]),
-                low=number(values[2]),
-                close=number(values[3]),
-                volume=0.0 if volume is None else number(volume),
-                adj_close=optional_number(adjclose[i]),
+                open=base.number(values[0]),
+                high=base.number(values[1]),
+                low=base.number(values[2]),
+                close=base.number(values[3]),
+                volume=0.0 if volume is None else base.number(volume),
+                adj_close=base.optional_number(adjclose[i]),
             )
         )
     if not bars and not timestamps:
         raise ProviderError("no_data", f"yahoo: no bars for {symbol} in the range", provider=NAME)
     events = _object(result.get("events"))
-    return PriceHistory(
+    return base.PriceHistory(
         symbol=symbol,
         provider=NAME,
         bars=bars,
@@ -125,7 +115,7 @@ def parse_chart(body: bytes, *, symbol: str) -> PriceHistory:
 def _session_close(meta: dict[str, Any]) -> dt.datetime | None:
     """The end of the regular session Yahoo calls current (it knows early closes)."""
     regular = _object(_object(meta.get("currentTradingPeriod")).get("regular"))
-    end = number(regular.get("end"))
+    end = base.number(regular.get("end"))
     if not math.isfinite(end) or not 0 < end < 1e11:
         return None
     return dt.datetime.fromtimestamp(end, dt.UTC)
@@ -141,7 +131,7 @@ def _first_result(chart: dict[str, Any], symbol: str) -> dict[str, Any]:
     if not results:
         raise ProviderError("no_data", f"yahoo: no data for {symbol}", provider=NAME)
     if not isinstance(results, list) or not isinstance(results[0], dict):
-        raise bad_response(NAME, "'chart.result' is not a list of objects")
+        raise base.bad_response(NAME, "'chart.result' is not a list of objects")
     result: dict[str, Any] = results[0]
     return result
 
@@ -155,7 +145,7 @@ def _column(data: dict[str, Any], key: str, length: int) -> list[Any]:
     if values is None:
         return [None] * length
     if not isinstance(values, list):
-        raise bad_response(NAME, f"'{key}' is not a list")
+        raise base.bad_response(NAME, f"'{key}' is not a list")
     if len(values) < length:
         values = values + [None] * (length - len(values))
     return values
@@ -171,7 +161,7 @@ def _zone(name: Any) -> ZoneInfo:
 
 
 def _day(stamp: Any, zone: ZoneInfo) -> dt.date | None:
-    seconds = number(stamp)
+    seconds = base.number(stamp)
     if not math.isfinite(seconds) or abs(seconds) > 1e11:
         return None
     return dt.datetime.fromtimestamp(seconds, zone).date()
@@ -181,27 +171,27 @@ def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _actions(events: dict[str, Any], zone: ZoneInfo) -> list[Action]:
-    actions: list[Action] = []
+def _actions(events: dict[str, Any], zone: ZoneInfo) -> list[base.Action]:
+    actions: list[base.Action] = []
     for item in (events.get("dividends") or {}).values():
         if not isinstance(item, dict):
             continue
-        day, amount = _day(item.get("date"), zone), optional_number(item.get("amount"))
+        day, amount = _day(item.get("date"), zone), base.optional_number(item.get("amount"))
         if day is not None and amount is not None and amount > 0:
-            actions.append(Action(date=day, kind="dividend", value=amount))
+            actions.append(base.Action(date=day, kind="dividend", value=amount))
     for item in (events.get("splits") or {}).values():
         if not isinstance(item, dict):
             continue
         day = _day(item.get("date"), zone)
-        numerator = optional_number(item.get("numerator"))
-        denominator = optional_number(item.get("denominator"))
+        numerator = base.optional_number(item.get("numerator"))
+        denominator = base.optional_number(item.get("denominator"))
         if (numerator is None or denominator is None) and isinstance(item.get("splitRatio"), str):
             left, _, right = item["splitRatio"].partition(":")
-            numerator, denominator = optional_number(left), optional_number(right)
+            numerator, denominator = base.optional_number(left), base.optional_number(right)
         if day is None or not numerator or not denominator or numerator <= 0 or denominator <= 0:
             continue
         actions.append(
-            Action(
+            base.Action(
                 date=day,
                 kind="split",
                 value=numerator / denominator,

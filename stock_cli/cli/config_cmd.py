@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stock_cli.cli import view
 from stock_cli.cli.common import JsonOption, new_app
 
 app = new_app("Settings: what is in effect and where it came from.")
@@ -14,18 +15,18 @@ def show(json_output: JsonOption = False) -> None:
     Example: STOCK_LOG_LEVEL=info stock config show --json | jq .settings
     """
 
-    from stock_cli import output
     from stock_cli.config import describe_settings
 
     rows = describe_settings()
-    if json_output:
-        output.print_json(
-            {"settings": [{"name": r.name, "value": r.value, "source": r.source} for r in rows]}
-        )
-        return
-    columns = [
-        output.Column("Setting", style="bold"),
-        output.Column("Value"),
-        output.Column("Source"),
-    ]
-    output.print_table(columns, [(r.name, r.value, r.source) for r in rows])
+    view.show(
+        rows,
+        [
+            view.Col("name", "Setting", style="bold"),
+            view.Col("value", "Value"),
+            view.Col("source", "Source"),
+        ],
+        json_output=json_output,
+        document={
+            "settings": [{"name": r.name, "value": r.value, "source": r.source} for r in rows]
+        },
+    )

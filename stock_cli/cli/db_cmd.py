@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.view import Col, show
 
 app = new_app("Database schema: upgrade, downgrade, current revision, history.")
 
@@ -79,26 +80,19 @@ def history(json_output: JsonOption = False) -> None:
     Example: stock db history
     """
 
-    from stock_cli import output
     from stock_cli.db import service
 
     revisions = service.revision_history()
-    if json_output:
-        output.print_json({"revisions": revisions})
-        return
     columns = [
-        output.Column("Revision", style="bold"),
-        output.Column("Down"),
-        output.Column("Description"),
-        output.Column(""),
+        Col("revision", "Revision", style="bold"),
+        Col("down_revision", "Down"),
+        Col("description", "Description"),
+        Col(
+            "marks",
+            "",
+            value=lambda r: " ".join(
+                t for t, on in (("head", r.is_head), ("current", r.is_current)) if on
+            ),
+        ),
     ]
-    rows = [
-        (
-            r.revision,
-            r.down_revision,
-            r.description,
-            " ".join(t for t, on in (("head", r.is_head), ("current", r.is_current)) if on),
-        )
-        for r in revisions
-    ]
-    output.print_table(columns, rows)
+    show(revisions, columns, json_output=json_output, document={"revisions": revisions})

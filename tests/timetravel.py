@@ -27,18 +27,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from stock_cli.market.calendar import Exchange, exchange_of
+from stock_cli.market.providers.base import RawBar
 from tests.replay import ReplayServer, Reply
 
-
-@dataclass(frozen=True)
-class Bar:
-    date: dt.date
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    adj_close: float | None = None
+# A bar of the simulated provider: the same record the providers parse into.
+Bar = RawBar
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,8 @@ def own_provider_files(folder: Path) -> Path:
         "NVDA",
         d(2021, 2, 1),
         d(2022, 1, 31),
-        [Event(d(2021, 7, 20), "split", 4.0)],
+        # NVDA's 4:1 split, and a quarterly dividend after it (adjusted < raw before it)
+        [Event(d(2021, 7, 20), "split", 4.0), Event(d(2021, 8, 31), "dividend", 0.04)],
         "chart_NVDA_1d_2021-02-01_2022-01-31_split.json",
     )
     empty = {

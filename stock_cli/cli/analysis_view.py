@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from stock_cli import output
-from stock_cli.analysis.service import ScreenResult, SymbolAnalysis
+from stock_cli.analysis.service import ScreenMatch, ScreenResult, SymbolAnalysis
+from stock_cli.cli.view import Col, number, show
 
 CHANGES = ("1d", "5d", "1m", "3m", "6m", "ytd", "1y")
 
@@ -196,19 +197,21 @@ def print_chart(analysis: SymbolAnalysis, *, style: str) -> None:
 def render_screen(result: ScreenResult) -> None:
     names = list(result.matches[0].values) if result.matches else []
     columns = [
-        output.Column("Symbol", style="bold"),
-        output.Column("Last bar"),
-        *(output.Column(n, justify="right") for n in names),
+        Col("symbol", "Symbol", style="bold"),
+        Col("last_date", "Last bar"),
+        *(number(n, n, value=_value_of(n)) for n in names),
     ]
-    rows = [[m.symbol, m.last_date, *m.values.values()] for m in result.matches]
-    output.print_table(
-        columns, rows, title=f"{len(rows)} of {result.evaluated} match: {result.expression}"
-    )
+    title = f"{len(result.matches)} of {result.evaluated} match: {result.expression}"
+    show(result.matches, columns, title=title)
     for match in result.matches:
         if match.stale:
             output.warn(f"{match.symbol}: data is stale, the last bar is from {match.last_date}")
     if result.without_data:
         output.warn(f"no stored bars for {', '.join(result.without_data)}")
+
+
+def _value_of(name: str) -> Callable[[ScreenMatch], float | None]:
+    return lambda match: match.values[name]
 
 
 def _pct(value: float | None) -> str:

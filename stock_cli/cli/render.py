@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from stock_cli import output
+from stock_cli.cli.view import Col, number, show
 from stock_cli.errors import PartialFailure, StockError
 from stock_cli.results import LoadOutcome
 
@@ -13,29 +13,16 @@ def fetch_summary(
     results: Sequence[LoadOutcome], *, title: str = "Fetch summary", first: str = "Symbol"
 ) -> None:
     columns = [
-        output.Column(first, style="bold"),
-        output.Column("Provider"),
-        output.Column("New", justify="right"),
-        output.Column("Updated", justify="right"),
-        output.Column("Rejected", justify="right"),
-        output.Column("First"),
-        output.Column("Last"),
-        output.Column("Status"),
+        Col("symbol", first, style="bold"),
+        Col("provider", "Provider"),
+        number("new", "New"),
+        number("updated", "Updated"),
+        number("rejected", "Rejected"),
+        Col("first_date", "First"),
+        Col("last_date", "Last"),
+        Col("status", "Status", value=_status),
     ]
-    rows = [
-        (
-            r.symbol,
-            r.provider,
-            r.new,
-            r.updated,
-            r.rejected,
-            r.first_date,
-            r.last_date,
-            _status(r),
-        )
-        for r in results
-    ]
-    output.print_table(columns, rows, title=title)
+    show(results, columns, title=title)
 
 
 def _status(result: LoadOutcome) -> str:

@@ -103,6 +103,15 @@ class HttpProvider:
         return key.get_secret_value()
 
 
+def a_share(provider: str, symbol: str, exchanges: dict[str, Any]) -> tuple[str, Any]:
+    """`600519.SS` → ("600519", exchanges["SS"]); not_found for anything but an A-share
+    of the exchanges a provider knows."""
+    code, _, suffix = symbol.partition(".")
+    if suffix not in exchanges or not code.isdigit():
+        raise ProviderError("not_found", f"{provider} has no A-share {symbol}", provider=provider)
+    return code, exchanges[suffix]
+
+
 def with_adjusted_close(bars: list[RawBar], adjusted: list[RawBar]) -> list[RawBar]:
     """Raw bars with the close of a separately fetched adjusted series, joined by date
     (providers that return raw and adjusted prices in two answers)."""

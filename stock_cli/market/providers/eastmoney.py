@@ -24,10 +24,8 @@ _EXCHANGES = {"SS": ("1", "SSE"), "SZ": ("0", "SZSE"), "BJ": ("0", "BSE")}
 
 def secid(symbol: str) -> str:
     """`600519.SS` → `1.600519` (1 = Shanghai, 0 = Shenzhen and Beijing)."""
-    code, _, suffix = symbol.partition(".")
-    if suffix not in _EXCHANGES or not code.isdigit():
-        raise ProviderError("not_found", f"eastmoney has no A-share {symbol}", provider=NAME)
-    return f"{_EXCHANGES[suffix][0]}.{code}"
+    code, (market, _) = base.a_share(NAME, symbol, _EXCHANGES)
+    return f"{market}.{code}"
 
 
 class EastmoneyProvider(base.HttpProvider):

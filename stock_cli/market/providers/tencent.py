@@ -26,10 +26,9 @@ _PREFIX = {"SS": "sh", "SZ": "sz", "BJ": "bj"}
 
 
 def tencent_code(symbol: str) -> str:
-    code, _, suffix = symbol.partition(".")
-    if suffix not in _PREFIX or not code.isdigit():
-        raise ProviderError("not_found", f"tencent has no A-share {symbol}", provider=NAME)
-    return f"{_PREFIX[suffix]}{code}"
+    """`600519.SS` → `sh600519`."""
+    code, prefix = base.a_share(NAME, symbol, _PREFIX)
+    return f"{prefix}{code}"
 
 
 class TencentProvider(base.HttpProvider):

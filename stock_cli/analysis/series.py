@@ -17,6 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from stock_cli.db.types import as_date
 from stock_cli.errors import ADJUST_FIELD, NotFoundError, UsageError, reversed_range
 
 ADJUSTMENTS = ("adjusted", "none")
@@ -179,7 +180,4 @@ def _provisional_dates(
         rows = cursor.fetchall()
     finally:
         cursor.close()
-    return {
-        row[0]: row[1] if isinstance(row[1], dt.date) else dt.date.fromisoformat(row[1])
-        for row in rows
-    }
+    return {row[0]: day for row in rows if (day := as_date(row[1])) is not None}

@@ -30,3 +30,22 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+# Values of raw queries and aggregates (max(date), max(started_at)) come back typed on
+# PostgreSQL but as text, or naive, on SQLite: these read them the same on both.
+
+
+def as_date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def as_utc(value: Any) -> dt.datetime | None:
+    """A UTC timestamp (naive values and SQLite text are UTC, as UTCDateTime stores them)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value

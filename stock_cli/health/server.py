@@ -8,7 +8,6 @@ check runs in a worker thread and a probe that outlives it reports not ready.
 from __future__ import annotations
 
 import concurrent.futures
-import datetime as dt
 import json
 import logging
 import threading
@@ -20,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from stock_cli import __version__
+from stock_cli.db.types import as_date, as_utc
 from stock_cli.output import to_jsonable
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def _watchlist_freshness(conn: sa.Connection) -> list[dict[str, Any]]:
         entry = lists.setdefault(name, {"name": name, "newest_bar": None, "stale": []})
         if symbol is None:
             continue
-        day = _as_date(newest)
+        day = as_date(newest)
         if day is None or is_stale(symbol, day, today):
             entry["stale"].append(symbol)
         if day is not None and (entry["newest_bar"] is None or day > entry["newest_bar"]):
@@ -142,12 +142,6 @@ def _daemons(conn: sa.Connection) -> list[dict[str, Any]]:
             sa.text("SELECT worker, beat_at FROM daemon_heartbeat ORDER BY worker")
         )
     ]
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
 
 
 # The queries behind /metrics, in one place. Counters come from `metric_counter`
@@ -272,7 +266,8 @@ def _freshness(conn: sa.Connection, gauge: Any) -> Any:
     )
     now = clock.now()
     for symbol, newest in conn.execute(sa.text(METRIC_QUERIES["watched_newest"])):
-        day = newest if isinstance(newest, dt.date) else dt.date.fromisoformat(str(newest))
+        day = as_date(newest)
+        assert day is not None  # an inner join: every row has a newest bar
         exchange = exchange_of(symbol)
         age.add_metric([symbol], (now - exchange.session_close(day)).total_seconds())
         missing.add_metric([symbol], missing_sessions(exchange, day, exchange.local_date(now)))
@@ -305,11 +300,8 @@ def _duration_histogram(
 
 
 def _timestamp(value: Any) -> float:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
-    if isinstance(value, dt.datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
-    return 0.0
+    instant = as_utc(value)
+    return instant.timestamp() if instant else 0.0
 
 
 class _HttpServer(ThreadingHTTPServer):

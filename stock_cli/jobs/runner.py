@@ -22,6 +22,7 @@ from stock_cli.db.engine import session_scope
 from stock_cli.db.job_models import JobRun, Schedule
 from stock_cli.db.models import utcnow
 from stock_cli.db.rows import dialect_insert
+from stock_cli.db.types import as_utc
 from stock_cli.errors import StockError
 from stock_cli.jobs.kinds import JobKind, JobOutcome
 from stock_cli.jobs.registry import JOB_KINDS
@@ -193,10 +194,7 @@ def due_schedules(session: Session, *, now: dt.datetime) -> list[tuple[str, str]
                 col(JobRun.status).in_((Status.OK, Status.PARTIAL)),
             )
         ).scalar()
-        if isinstance(last_ok, str):
-            last_ok = dt.datetime.fromisoformat(last_ok).replace(tzinfo=dt.UTC)
-        elif isinstance(last_ok, dt.datetime) and last_ok.tzinfo is None:
-            last_ok = last_ok.replace(tzinfo=dt.UTC)
+        last_ok = as_utc(last_ok)
         slot_time = _slot_time(slot)
         if not (
             last_ok is None

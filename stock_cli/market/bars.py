@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from stock_cli.db.models import Instrument, PriceBar
+from stock_cli.db.types import as_date, as_utc
 from stock_cli.errors import ADJUST_FIELD, LAST_FIELD, NotFoundError, UsageError, reversed_range
 from stock_cli.market.instruments import get_instrument
 
@@ -159,11 +160,6 @@ def list_instruments(session: Session) -> list[InstrumentSummary]:
     ).all()
     summaries = []
     for row in rows:
-        fetched = row[8]
-        if isinstance(fetched, dt.datetime) and fetched.tzinfo is None:
-            fetched = fetched.replace(tzinfo=dt.UTC)
-        elif isinstance(fetched, str):  # SQLite returns max() of a DATETIME as text
-            fetched = dt.datetime.fromisoformat(fetched).replace(tzinfo=dt.UTC)
         summaries.append(
             InstrumentSummary(
                 symbol=row[0],
@@ -171,16 +167,10 @@ def list_instruments(session: Session) -> list[InstrumentSummary]:
                 exchange=row[2],
                 currency=row[3],
                 bars=int(row[4]),
-                first_date=_as_date(row[5]),
-                last_date=_as_date(row[6]),
+                first_date=as_date(row[5]),
+                last_date=as_date(row[6]),
                 provider=row[7],
-                last_fetched_at=fetched,
+                last_fetched_at=as_utc(row[8]),
             )
         )
     return summaries
-
-
-def _as_date(value: object) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))

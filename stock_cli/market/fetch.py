@@ -28,6 +28,7 @@ from stock_cli.config import Settings, get_settings
 from stock_cli.db.counters import increment
 from stock_cli.db.engine import get_engine, session_scope
 from stock_cli.db.models import FetchResult, FetchRun, Instrument, PriceBar, utcnow
+from stock_cli.db.types import as_date
 from stock_cli.errors import ProviderError, StockError, UsageError, reversed_range
 from stock_cli.market.calendar import exchange_of, is_provisional
 from stock_cli.market.http import HttpStats, ProviderHttp
@@ -195,7 +196,7 @@ def plan_fetch(
     if start and start > end:
         raise reversed_range(start, end)
     ranges = {
-        row[0]: (_as_date(row[1]), _as_date(row[2]))
+        row[0]: (_date(row[1]), _date(row[2]))
         for row in session.execute(
             sa.select(
                 col(Instrument.symbol),
@@ -235,6 +236,12 @@ def plan_fetch(
     ]
 
 
+def _date(value: Any) -> dt.date:
+    day = as_date(value)
+    assert day is not None  # a stored bar always has its date
+    return day
+
+
 def _overlap_bars(
     session: Session, *, begins: dict[str, dt.date], end: dt.date
 ) -> dict[str, dict[dt.date, tuple[float, float | None]]]:
@@ -261,12 +268,8 @@ def _overlap_bars(
                 )
             ).all()
             for symbol, day, close, adj_close in rows:
-                found.setdefault(symbol, {})[_as_date(day)] = (close, adj_close)
+                found.setdefault(symbol, {})[_date(day)] = (close, adj_close)
     return found
-
-
-def _as_date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def fetch_symbols(

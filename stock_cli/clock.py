@@ -31,10 +31,15 @@ def today() -> dt.date:
 
 
 def parse_instant(text: str) -> dt.datetime:
+    from stock_cli.errors import ConfigError
+
     try:
         value = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{ENV} must be an ISO-8601 time such as 2024-07-05T21:00:00Z") from None
+        raise ConfigError(
+            f"{ENV}={text!r} is not a time: use ISO-8601, such as 2024-07-05T21:00:00Z",
+            hint=f"unset {ENV} to use the real clock",
+        ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC)

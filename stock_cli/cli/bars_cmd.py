@@ -20,6 +20,7 @@ SYMBOL_COLUMNS = [
     Col("last_date", "Last"),
     Col("provider", "Provider"),
     Col("last_fetched_at", "Fetched"),
+    Col("stale", "Stale", value=lambda s: "stale" if s.stale else ""),
 ]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows on stdout.")]
 

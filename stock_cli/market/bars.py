@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from stock_cli import clock
 from stock_cli.db.models import Instrument, PriceBar
 from stock_cli.db.types import as_date, as_utc
 from stock_cli.errors import ADJUST_FIELD, LAST_FIELD, NotFoundError, UsageError, reversed_range
+from stock_cli.market.calendar import is_stale
 from stock_cli.market.instruments import get_instrument
 
 ADJUSTMENTS = ("none", "adjusted")
@@ -47,6 +49,9 @@ class InstrumentSummary:
     last_date: dt.date | None
     provider: str | None
     last_fetched_at: dt.datetime | None
+    # More of its exchange's trading sessions are missing than a healthy store misses
+    # (holidays are not missing); None without bars.
+    stale: bool | None = None
 
 
 def load_bars(
@@ -158,8 +163,10 @@ def list_instruments(session: Session) -> list[InstrumentSummary]:
         .outerjoin(stats, stats.c.iid == col(Instrument.id))
         .order_by(col(Instrument.symbol))
     ).all()
+    today = clock.today()
     summaries = []
     for row in rows:
+        last_date = as_date(row[6])
         summaries.append(
             InstrumentSummary(
                 symbol=row[0],
@@ -168,9 +175,10 @@ def list_instruments(session: Session) -> list[InstrumentSummary]:
                 currency=row[3],
                 bars=int(row[4]),
                 first_date=as_date(row[5]),
-                last_date=as_date(row[6]),
+                last_date=last_date,
                 provider=row[7],
                 last_fetched_at=as_utc(row[8]),
+                stale=None if last_date is None else is_stale(row[0], last_date, today),
             )
         )
     return summaries

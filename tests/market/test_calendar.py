@@ -145,3 +145,15 @@ def test_long_gaps_are_stale_without_the_holiday_library(monkeypatch: pytest.Mon
     # The Spring Festival and National Day gaps are still counted exactly.
     monkeypatch.undo()
     assert not is_stale("600519.SS", dt.date(2025, 1, 27), dt.date(2025, 2, 5))
+
+
+def test_symbols_report_staleness_in_trading_days(
+    cli: StockRunner, migrated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write_history(tmp_path / "AAPL.csv", dt.date(2024, 7, 1))
+    assert cli.stock("import", str(tmp_path / "AAPL.csv")).exit_code == 0
+    monkeypatch.setenv("STOCK_NOW", "2024-07-05T12:00:00+00:00")  # the 4th was a holiday
+    assert [s["stale"] for s in json.loads(cli.stock("symbols", "--json").stdout)] == [False]
+    monkeypatch.setenv("STOCK_NOW", "2024-07-10T12:00:00+00:00")
+    assert [s["stale"] for s in json.loads(cli.stock("symbols", "--json").stdout)] == [True]
+    assert "stale" in cli.stock("symbols").stdout

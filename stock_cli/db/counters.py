@@ -20,39 +20,40 @@ DURATION_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 
 
 def label_key(labels: Mapping[str, str]) -> str:
-    """The canonical text of a label set (sorted `k=v` pairs; `,` and `=` escaped)."""
+    """The canonical text of a label set: sorted `name=value` pairs joined by commas.
+
+    Values may hold `=` (`symbol=EURUSD=X`: a pair splits at its first `=`, as the
+    migration's seed writes it); a `,` or `\\` in a value is escaped with `\\`.
+    """
     return ",".join(f"{k}={_escape(str(v))}" for k, v in sorted(labels.items()))
 
 
 def parse_label_key(key: str) -> dict[str, str]:
     labels: dict[str, str] = {}
-    if not key:
-        return labels
-    for part in _split(key, ","):
+    for part in _split_pairs(key):
         name, _, value = part.partition("=")
-        labels[name] = value.replace("\\,", ",").replace("\\=", "=").replace("\\\\", "\\")
+        labels[name] = value
     return labels
 
 
 def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
+    return value.replace("\\", "\\\\").replace(",", "\\,")
 
 
-def _split(text: str, sep: str) -> list[str]:
-    parts, current, escaped = [], "", False
-    for char in text:
+def _split_pairs(key: str) -> list[str]:
+    """`a=1,b=x\\,y` → ["a=1", "b=x,y"]: split at unescaped commas, unescaping."""
+    pairs, current, escaped = [], "", False
+    for char in key:
         if escaped:
-            current += "\\" + char
-            escaped = False
+            current, escaped = current + char, False
         elif char == "\\":
             escaped = True
-        elif char == sep:
-            parts.append(current)
+        elif char == ",":
+            pairs.append(current)
             current = ""
         else:
             current += char
-    parts.append(current)
-    return parts
+    return [*pairs, current] if key else []
 
 
 def increment(

@@ -247,6 +247,28 @@ async def send_async(
         await asyncio.sleep(pause)
 
 
+def post_json(url: str, document: Any, *, source: str, timeout: float) -> None:
+    """POST a JSON document (a webhook, a report) under the policy; NotificationError
+    when it cannot be delivered."""
+    from stock_cli.config import get_settings
+    from stock_cli.errors import NotificationError
+    from stock_cli.output import dumps
+
+    settings = get_settings()
+    with client(settings, timeout=timeout) as http:
+        request = http.build_request(
+            "POST", url, content=dumps(document), headers={"Content-Type": "application/json"}
+        )
+        with send(
+            http,
+            request,
+            source=source,
+            policy=RetryPolicy.from_settings(settings),
+            error=lambda failure: NotificationError(failure.message),
+        ):
+            pass
+
+
 def retry_after(value: str | None) -> float | None:
     """Seconds asked for by a `Retry-After` header (a number or an HTTP date)."""
     if not value:

@@ -87,14 +87,12 @@ def test_a_refused_connection_is_a_network_failure() -> None:
 
 
 def test_webhooks_go_through_the_policy(replay: ReplayServer) -> None:
-    from stock_cli.jobs.alerts import post_json
-
     replay.add("/hook", Reply(500), Reply(200))
-    post_json(f"{replay.url}/hook", {"text": "hi"}, source="the webhook")
+    http.post_json(f"{replay.url}/hook", {"text": "hi"}, source="the webhook", timeout=5)
     assert [r.json() for r in replay.requests_to("/hook")] == [{"text": "hi"}] * 2
     replay.add("/dead", Reply(400))
     with pytest.raises(NotificationError, match="HTTP 400"):
-        post_json(f"{replay.url}/dead", {}, source="the webhook")
+        http.post_json(f"{replay.url}/dead", {}, source="the webhook", timeout=5)
 
 
 def test_clients_share_the_one_tls_context() -> None:

@@ -163,9 +163,9 @@ def indicators(json_output: JsonOption = False) -> None:
         for i in infos
     ]
     columns = [
-        Col("name", "Name", style="bold", value=lambda d: d["name"]),
-        Col("group", "Group", value=lambda d: d["group"]),
-        Col("description", "Description", value=lambda d: d["description"]),
+        Col("name", "Name", style="bold"),
+        Col("group", "Group"),
+        Col("description", "Description"),
         Col(
             "parameters",
             "Parameters (defaults)",

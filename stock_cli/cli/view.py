@@ -8,7 +8,7 @@ wraps them (`document=`), so every command's JSON stays what it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,9 @@ class Col:
     value: Callable[[Any], Any] | None = None  # when the cell is not the attribute itself
 
     def of(self, row: Any) -> Any:
-        return self.value(row) if self.value else getattr(row, self.attr)
+        if self.value:
+            return self.value(row)
+        return row[self.attr] if isinstance(row, Mapping) else getattr(row, self.attr)
 
 
 def number(attr: str, header: str, value: Callable[[Any], Any] | None = None) -> Col:

@@ -84,7 +84,7 @@ def increment(
 def duration_items(job: str, seconds: float) -> list[tuple[str, dict[str, str], float]]:
     """The increments that record one job duration in the histogram."""
     items: list[tuple[str, dict[str, str], float]] = [
-        ("stock_job_duration_seconds_bucket", {"job": job, "le": _le(b)}, 1.0)
+        ("stock_job_duration_seconds_bucket", {"job": job, "le": bucket_bound(b)}, 1.0)
         for b in DURATION_BUCKETS
         if seconds <= b
     ]
@@ -94,7 +94,8 @@ def duration_items(job: str, seconds: float) -> list[tuple[str, dict[str, str], 
     return items
 
 
-def _le(bound: float) -> str:
+def bucket_bound(bound: float) -> str:
+    """A histogram bucket's `le` label."""
     return f"{bound:g}"
 
 

@@ -20,10 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from stock_cli.config import Settings, get_settings, mask_url
-from stock_cli.db.errors import describe_db_error, translate_db_errors
+from stock_cli.db.errors import translate_db_errors
 from stock_cli.errors import DatabaseError, SchemaOutOfDateError
-
-__all__ = ["describe_db_error", "translate_db_errors"]  # re-exported for callers
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ from typing import TextIO
 
 from stock_cli.config import get_settings
 from stock_cli.db import migrate
-from stock_cli.db.engine import current_revision, get_engine, translate_db_errors
+from stock_cli.db.engine import current_revision, get_engine
+from stock_cli.db.errors import translate_db_errors
 from stock_cli.db.migrate import Revision
 
 

@@ -138,9 +138,7 @@ def _daemons(conn: sa.Connection) -> list[dict[str, Any]]:
             "beat_at": beat_at,
             "alive": now - _timestamp(beat_at) <= timeout,
         }
-        for worker, beat_at in conn.execute(
-            sa.text("SELECT worker, beat_at FROM daemon_heartbeat ORDER BY worker")
-        )
+        for worker, beat_at in conn.execute(sa.text(METRIC_QUERIES["heartbeats"]))
     ]
 
 
@@ -151,7 +149,7 @@ METRIC_QUERIES = {
     "GROUP BY job",
     "bars": "SELECT count(*) FROM price_bar",
     "pending_batches": "SELECT count(*) FROM fetch_batch WHERE status = 'pending'",
-    "heartbeats": "SELECT worker, beat_at FROM daemon_heartbeat",
+    "heartbeats": "SELECT worker, beat_at FROM daemon_heartbeat ORDER BY worker",
     "watched_newest": "SELECT i.symbol, max(b.date) FROM instrument i "
     "JOIN price_bar b ON b.instrument_id = i.id AND NOT b.provisional "
     "WHERE i.id IN (SELECT instrument_id FROM watchlist_member) GROUP BY i.symbol",
@@ -284,14 +282,14 @@ def _timestamps(conn: sa.Connection, family: Any, query: str) -> Any:
 def _duration_histogram(
     counters: dict[str, list[tuple[dict[str, str], float]]], family_type: Any
 ) -> Any:
-    from stock_cli.db.counters import DURATION_BUCKETS
+    from stock_cli.db.counters import DURATION_BUCKETS, bucket_bound
 
     family = family_type("stock_job_duration_seconds", "How long job runs took", labels=["job"])
     counts: dict[str, dict[str, float]] = {}
     for labels, value in counters.get("stock_job_duration_seconds_bucket", []):
         counts.setdefault(labels["job"], {})[labels["le"]] = value
     sums = {lb["job"]: v for lb, v in counters.get("stock_job_duration_seconds_sum", [])}
-    bounds = [f"{b:g}" for b in DURATION_BUCKETS] + ["+Inf"]
+    bounds = [bucket_bound(b) for b in DURATION_BUCKETS] + ["+Inf"]
     for job, by_bound in sorted(counts.items()):
         # Each bucket was counted for every run at or under its bound (cumulative); a
         # bound no run fitted under has no row yet and counts 0.

@@ -276,7 +276,9 @@ def _deliver(notify: str, payload: dict[str, Any]) -> None:
         log.warning("ALERT %s", payload["message"])
         return
     if notify.startswith("webhook:"):
-        post_json(notify[8:], payload, source="the webhook")
+        from stock_cli import http
+
+        http.post_json(notify[8:], payload, source="the webhook", timeout=WEBHOOK_TIMEOUT)
         return
     command = notify[8:]
     body = json.dumps(payload)
@@ -292,24 +294,3 @@ def _deliver(notify: str, payload: dict[str, Any]) -> None:
     )
     if done.returncode != 0:
         raise NotificationError(f"command exited {done.returncode}: {done.stderr.strip()[:200]}")
-
-
-def post_json(url: str, document: Any, *, source: str, timeout: float = WEBHOOK_TIMEOUT) -> None:
-    """POST a JSON document under the shared HTTP policy; NotificationError if it fails."""
-    from stock_cli import http
-    from stock_cli.config import get_settings
-    from stock_cli.output import dumps
-
-    settings = get_settings()
-    with http.client(settings, timeout=timeout) as client:
-        request = client.build_request(
-            "POST", url, content=dumps(document), headers={"Content-Type": "application/json"}
-        )
-        with http.send(
-            client,
-            request,
-            source=source,
-            policy=http.RetryPolicy.from_settings(settings),
-            error=lambda failure: NotificationError(failure.message),
-        ):
-            pass

@@ -239,7 +239,7 @@ def deliver_report(target: str, document: dict[str, Any]) -> None:
     from stock_cli.output import dumps
 
     if target.startswith(("http://", "https://")):
-        from stock_cli.jobs.alerts import post_json
+        from stock_cli.http import post_json
 
         post_json(target, document, source="the report webhook", timeout=30)
     elif target.endswith(".md"):

@@ -59,6 +59,7 @@ SHANGHAI = _exchange("XSHG", "Asia/Shanghai", "15:00")
 SHENZHEN = _exchange("XSHE", "Asia/Shanghai", "15:00")
 HONG_KONG = _exchange("XHKG", "Asia/Hong_Kong", "16:00")
 FOREX = _exchange(None, "America/New_York", "17:00")
+FUTURES = _exchange("XCME", "America/Chicago", "16:00")
 CRYPTO = Exchange(None, "UTC", dt.time(0, 0), frozenset(range(7)))
 
 # Yahoo suffix → exchange. Close times are the regular session's end, local time.
@@ -104,7 +105,7 @@ def exchange_of(symbol: str, *, timezone: str | None = None) -> Exchange:
     if symbol.endswith("=X"):
         return FOREX
     if symbol.endswith("=F"):
-        return _exchange("XCME", "America/Chicago", "16:00")
+        return FUTURES
     if _CRYPTO.match(symbol):
         return CRYPTO
     suffix = symbol.rpartition(".")[2] if "." in symbol else ""

@@ -507,14 +507,11 @@ class _Writer:
         try:
             with session_scope(write=True) as session:
                 session.add(_result_row(self.run_id, result))
-                outcome.failures.append((result.provider or "", exc_type(result)))
+                kind = (result.error or {}).get("type", "")
+                outcome.failures.append((result.provider or "", kind))
                 increment(session, _counter_items([outcome], [result]))
         except StockError as exc:
             log.error("could not record the result of %s: %s", result.symbol, exc)
-
-
-def exc_type(result: SymbolResult) -> str:
-    return (result.error or {}).get("type", "")
 
 
 def _counter_items(

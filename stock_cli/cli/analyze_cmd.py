@@ -7,7 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
+from stock_cli import output
 from stock_cli.cli.common import JsonOption
+from stock_cli.cli.session import read
 from stock_cli.cli.view import Col, show
 
 AdjustOption = Annotated[str, typer.Option("--adjust", help="adjusted (default) or none.")]
@@ -58,7 +60,6 @@ def analyze(
 
     Example: stock analyze AAPL --indicators sma:50,sma:200,rsi:14 --chart
     """
-    from stock_cli import output
     from stock_cli.analysis.indicators import DEFAULT_SPEC
     from stock_cli.analysis.service import analyze_symbols
     from stock_cli.cli.analysis_view import (
@@ -68,21 +69,19 @@ def analyze(
         warn_stale,
     )
     from stock_cli.config import get_settings
-    from stock_cli.db.engine import session_scope
     from stock_cli.market.symbols import normalise_symbols
 
-    with session_scope() as session:
-        results = analyze_symbols(
-            session,
-            symbols=normalise_symbols(symbols),
-            spec=indicators or DEFAULT_SPEC,
-            adjust=adjust,
-            start=start.date() if start else None,
-            end=end.date() if end else None,
-            last=last,
-            risk_free_rate=get_settings().risk_free_rate if risk_free is None else risk_free,
-            include_provisional=include_provisional,
-        )
+    results = read(
+        analyze_symbols,
+        symbols=normalise_symbols(symbols),
+        spec=indicators or DEFAULT_SPEC,
+        adjust=adjust,
+        start=start.date() if start else None,
+        end=end.date() if end else None,
+        last=last,
+        risk_free_rate=get_settings().risk_free_rate if risk_free is None else risk_free,
+        include_provisional=include_provisional,
+    )
     warn_stale(results)
     warn_provisional({a.symbol: a.skipped_provisional for a in results})
     if json_output:
@@ -110,25 +109,22 @@ def screen(
 
     Example: stock screen "rsi_14 < 30 and close > sma_200" --list core
     """
-    from stock_cli import output
     from stock_cli.analysis.service import screen_symbols
     from stock_cli.cli.analysis_view import render_screen, warn_provisional
-    from stock_cli.db.engine import session_scope
     from stock_cli.market.watchlists import resolve_symbols
 
-    with session_scope() as session:
-        chosen = (
-            resolve_symbols(session, symbols=symbols or [], list_name=list_name)
-            if symbols or list_name
-            else None
-        )
-        result = screen_symbols(
-            session,
-            expression=expression,
-            symbols=chosen,
-            adjust=adjust,
-            include_provisional=include_provisional,
-        )
+    chosen = (
+        read(resolve_symbols, symbols=symbols or [], list_name=list_name)
+        if symbols or list_name
+        else None
+    )
+    result = read(
+        screen_symbols,
+        expression=expression,
+        symbols=chosen,
+        adjust=adjust,
+        include_provisional=include_provisional,
+    )
     warn_provisional(result.skipped_provisional)
     if json_output:
         output.print_json(

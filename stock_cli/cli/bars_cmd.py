@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from stock_cli import output
 from stock_cli.cli.common import JsonOption
+from stock_cli.cli.session import read
 from stock_cli.cli.view import Col, number, show
 
 SYMBOL_COLUMNS = [
@@ -42,20 +44,17 @@ def bars(
 
     Example: stock bars AAPL --last 20 --csv > aapl.csv
     """
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
     from stock_cli.market.bars import load_bars
     from stock_cli.market.symbols import normalise_symbol
 
-    with session_scope() as session:
-        result = load_bars(
-            session,
-            symbol=normalise_symbol(symbol),
-            start=start.date() if start else None,
-            end=end.date() if end else None,
-            last=last,
-            adjust=adjust,
-        )
+    result = read(
+        load_bars,
+        symbol=normalise_symbol(symbol),
+        start=start.date() if start else None,
+        end=end.date() if end else None,
+        last=last,
+        adjust=adjust,
+    )
     names = ["date", "open", "high", "low", "close", "adj_close", "volume", "provider"]
     rows = [
         (b.date, b.open, b.high, b.low, b.close, b.adj_close, output.whole(b.volume), b.provider)
@@ -92,9 +91,7 @@ def symbols(json_output: JsonOption = False) -> None:
 
     Example: stock symbols --json | jq '.[] | select(.bars > 0) | .symbol'
     """
-    from stock_cli.db.engine import session_scope
     from stock_cli.market.bars import list_instruments
 
-    with session_scope() as session:
-        summaries = list_instruments(session)
+    summaries = read(list_instruments)
     show(summaries, SYMBOL_COLUMNS, json_output=json_output)

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from stock_cli import output
 from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.session import read, write
 from stock_cli.cli.view import Col, show
 
 
@@ -93,11 +95,9 @@ def conversations_ls(
 
     Example: stock conversations ls -n 5 --json
     """
-    from stock_cli.db.engine import session_scope
     from stock_cli.llm.conversations import list_conversations
 
-    with session_scope() as session:
-        rows = list_conversations(session, limit=limit)
+    rows = read(list_conversations, limit=limit)
     columns = [
         Col("id", "ID"),
         Col("updated_at", "Updated"),
@@ -118,13 +118,10 @@ def conversations_show(
 
     Example: stock conversations show 12
     """
-    from stock_cli import output
     from stock_cli.cli.chat_view import print_conversation
-    from stock_cli.db.engine import session_scope
     from stock_cli.llm.conversations import get_conversation
 
-    with session_scope() as session:
-        summary, messages = get_conversation(session, conversation_id=conversation_id)
+    summary, messages = read(get_conversation, conversation_id=conversation_id)
     if json_output:
         output.print_json({**output.to_jsonable(summary), "messages": messages})
         return
@@ -140,15 +137,10 @@ def conversations_rm(
 
     Example: stock conversations rm 12
     """
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
     from stock_cli.errors import UsageError
     from stock_cli.llm.conversations import delete_conversations
 
     if (conversation_id is None) == (not everything):
         raise UsageError("give a conversation ID or --all")
-    with session_scope(write=True) as session:
-        count = delete_conversations(
-            session, conversation_id=conversation_id, everything=everything
-        )
+    count = write(delete_conversations, conversation_id=conversation_id, everything=everything)
     output.message(f"Deleted {count} conversation(s).")

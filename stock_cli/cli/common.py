@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from stock_cli import output
 from stock_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, StockError
 from stock_cli.options import options
 
@@ -23,7 +24,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 class StockCommand(TyperCommand):
     def invoke(self, ctx: Any) -> Any:
-        from stock_cli import output
 
         json_mode = bool(ctx.params.get("json_output"))
         try:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from stock_cli import output
 from stock_cli.cli.common import JsonOption, new_app
 from stock_cli.cli.view import Col, show
 
@@ -27,7 +28,6 @@ def upgrade(
     Example: stock --db postgresql+psycopg://me@db/stock db upgrade
     """
 
-    from stock_cli import output
     from stock_cli.db import service
 
     if sql:
@@ -46,7 +46,6 @@ def downgrade(
     Example: stock db downgrade base
     """
 
-    from stock_cli import output
     from stock_cli.db import service
 
     result = service.downgrade_database(revision=revision)
@@ -62,7 +61,6 @@ def current(json_output: JsonOption = False) -> None:
     Example: stock db current --json
     """
 
-    from stock_cli import output
     from stock_cli.db import service
 
     status = service.schema_status()

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from stock_cli import output
 from stock_cli.cli.common import JsonOption
+from stock_cli.cli.session import read
 from stock_cli.market.providers import PROVIDERS
 
 
@@ -38,15 +40,12 @@ def fetch(
 
     Example: stock fetch AAPL 600519.SS --start 2020-01-01
     """
-    from stock_cli import output
     from stock_cli.cli.progress import progress_bar
     from stock_cli.cli.render import fetch_summary, raise_for_failures
-    from stock_cli.db.engine import session_scope
     from stock_cli.market.fetch import fetch_symbols
     from stock_cli.market.watchlists import resolve_symbols
 
-    with session_scope() as session:
-        canonical = resolve_symbols(session, symbols=symbols or [], list_name=list_name)
+    canonical = read(resolve_symbols, symbols=symbols or [], list_name=list_name)
     with progress_bar(len(canonical), label="fetching", enabled=not json_output) as advance:
 
         def on_result(result):  # type: ignore[no-untyped-def]

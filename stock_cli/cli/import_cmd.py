@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from stock_cli import output
 from stock_cli.cli.common import JsonOption
 
 
@@ -22,7 +23,6 @@ def import_(
 
     Example: stock import ~/data/AAPL.csv 0700.HK_daily.csv
     """
-    from stock_cli import output
     from stock_cli.cli.render import fetch_summary, raise_for_failures
     from stock_cli.market.importer import import_files
 

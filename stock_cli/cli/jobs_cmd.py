@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
+from stock_cli import output
 from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.session import read, write
 from stock_cli.cli.view import Col, show
 from stock_cli.jobs.registry import JOB_KINDS
 
@@ -89,55 +91,40 @@ def schedule_add(
     Example: stock schedule add nightly --job fetch --at 16:30 --tz America/New_York
     --days trading --list core
     """
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
     from stock_cli.jobs.schedules import add_schedule
 
     options = {
         k: v for k, v in {"output": output_target, "retention_days": retention_days}.items() if v
     }
-    with session_scope(write=True) as session:
-        add_schedule(
-            session,
-            name=name,
-            job=job,
-            at=at,
-            timezone=tz,
-            days=days,
-            every=every,
-            watchlist=list_name,
-            after=after,
-            options=options,
-        )
+    write(
+        add_schedule,
+        name=name,
+        job=job,
+        at=at,
+        timezone=tz,
+        days=days,
+        every=every,
+        watchlist=list_name,
+        after=after,
+        options=options,
+    )
     output.message(f"Schedule {name} saved.")
 
 
 @schedule_app.command("ls")
 def schedule_ls(json_output: JsonOption = False) -> None:
-    """List schedules with their next run and last result.
-
-    Example: stock schedule ls --json
-    """
-    from stock_cli.db.engine import session_scope
+    """List schedules with their next run and last result. Example: stock schedule ls --json"""
     from stock_cli.jobs.schedules import list_schedules
 
-    with session_scope() as session:
-        views = list_schedules(session)
-    show(views, SCHEDULE_COLUMNS, json_output=json_output)
+    show(read(list_schedules), SCHEDULE_COLUMNS, json_output=json_output)
 
 
 @schedule_app.command("rm")
 def schedule_rm(name: NameArg) -> None:
-    """Remove a schedule.
-
-    Example: stock schedule rm nightly
-    """
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
+    """Remove a schedule. Example: stock schedule rm nightly"""
     from stock_cli.jobs.schedules import remove_schedule
 
-    with session_scope(write=True) as session:
-        remove_schedule(session, name=name)
+    write(remove_schedule, name=name)
     output.message(f"Removed {name}.")
 
 
@@ -154,12 +141,9 @@ def schedule_disable(name: NameArg) -> None:
 
 
 def _set_enabled(name: str, enabled: bool) -> None:
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
     from stock_cli.jobs.schedules import set_enabled
 
-    with session_scope(write=True) as session:
-        set_enabled(session, name=name, enabled=enabled)
+    write(set_enabled, name=name, enabled=enabled)
     output.message(f"{name} {'enabled' if enabled else 'disabled'}.")
 
 
@@ -247,43 +231,34 @@ def alert_add(
 
     Example: stock alert add AAPL "cross_above(sma_50, sma_200)" --notify webhook:https://hooks.example/x
     """
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
     from stock_cli.jobs.alerts import add_alert
 
-    with session_scope(write=True) as session:
-        view = add_alert(
-            session,
-            symbol=symbol,
-            expression=expression,
-            name=name,
-            notify=notify,
-            repeat=repeat,
-            include_provisional=include_provisional,
-        )
+    view = write(
+        add_alert,
+        symbol=symbol,
+        expression=expression,
+        name=name,
+        notify=notify,
+        repeat=repeat,
+        include_provisional=include_provisional,
+    )
     output.message(f"Alert {view.name!r} added.")
 
 
 @alert_app.command("ls")
 def alert_ls(json_output: JsonOption = False) -> None:
     """List alerts. Example: stock alert ls --json"""
-    from stock_cli.db.engine import session_scope
     from stock_cli.jobs.alerts import list_alerts
 
-    with session_scope() as session:
-        views = list_alerts(session)
-    show(views, ALERT_COLUMNS, json_output=json_output)
+    show(read(list_alerts), ALERT_COLUMNS, json_output=json_output)
 
 
 @alert_app.command("rm")
 def alert_rm(name: Annotated[str, typer.Argument(help="Alert name.")]) -> None:
     """Remove an alert. Example: stock alert rm "AAPL: rsi_14 < 30" """
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
     from stock_cli.jobs.alerts import remove_alert
 
-    with session_scope(write=True) as session:
-        remove_alert(session, name=name)
+    write(remove_alert, name=name)
     output.message(f"Removed {name!r}.")
 
 
@@ -292,12 +267,9 @@ def alert_test(
     name: Annotated[str, typer.Argument(help="Alert name.")], json_output: JsonOption = False
 ) -> None:
     """Evaluate an alert now without firing it. Example: stock alert test "AAPL: rsi_14 < 30" """
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
     from stock_cli.jobs.alerts import test_alert
 
-    with session_scope() as session:
-        check = test_alert(session, name=name)
+    check = read(test_alert, name=name)
     if json_output:
         output.print_json(check)
         return
@@ -313,12 +285,9 @@ def alert_check(json_output: JsonOption = False) -> None:
 
     Example: stock alert check --json
     """
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
     from stock_cli.jobs.alerts import check_alerts
 
-    with session_scope(write=True) as session:
-        report = check_alerts(session)
+    report = write(check_alerts)
     show(report.checks, CHECK_COLUMNS, json_output=json_output, document=report)
     if report.failed_deliveries and not json_output:
         output.warn(
@@ -334,7 +303,6 @@ def serve_health(
 
     Example: stock serve-health --port 8000
     """
-    from stock_cli import output
     from stock_cli.config import get_settings
     from stock_cli.health.server import HealthServer
 

@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
+from stock_cli import output
 from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.session import read, write
 from stock_cli.cli.view import Col, show
 from stock_cli.llm.kinds import PLATFORM_KINDS
 
@@ -57,22 +59,19 @@ def add(
     Example: stock llm add deepseek --kind openai --model deepseek-chat
     --base-url https://api.deepseek.com --api-key-env DEEPSEEK_API_KEY
     """
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
     from stock_cli.llm.platforms import add_platform, parse_options
 
-    with session_scope(write=True) as session:
-        platform = add_platform(
-            session,
-            name=name,
-            kind=kind,
-            model=model,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            api_key=api_key,
-            options=parse_options(option or []),
-            default=default,
-        )
+    platform = write(
+        add_platform,
+        name=name,
+        kind=kind,
+        model=model,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        api_key=api_key,
+        options=parse_options(option or []),
+        default=default,
+    )
     if json_output:
         output.print_json(platform)
         return
@@ -85,45 +84,27 @@ def add(
 
 @app.command("ls")
 def ls(json_output: JsonOption = False) -> None:
-    """List the configured platforms (keys masked).
-
-    Example: stock llm ls --json
-    """
-    from stock_cli.db.engine import session_scope
+    """List the configured platforms (keys masked). Example: stock llm ls --json"""
     from stock_cli.llm.platforms import list_platforms
 
-    with session_scope() as session:
-        platforms = list_platforms(session)
-    show(platforms, PLATFORM_COLUMNS, json_output=json_output)
+    show(read(list_platforms), PLATFORM_COLUMNS, json_output=json_output)
 
 
 @app.command("rm")
 def rm(name: NameArg) -> None:
-    """Remove a platform.
-
-    Example: stock llm rm old-endpoint
-    """
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
+    """Remove a platform. Example: stock llm rm old-endpoint"""
     from stock_cli.llm.platforms import remove_platform
 
-    with session_scope(write=True) as session:
-        remove_platform(session, name=name)
+    write(remove_platform, name=name)
     output.message(f"Removed {name}.")
 
 
 @app.command("default")
 def default(name: NameArg) -> None:
-    """Make a platform the default for `stock chat`.
-
-    Example: stock llm default claude
-    """
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
+    """Make a platform the default for `stock chat`. Example: stock llm default claude"""
     from stock_cli.llm.platforms import set_default
 
-    with session_scope(write=True) as session:
-        set_default(session, name=name)
+    write(set_default, name=name)
     output.message(f"{name} is now the default platform.")
 
 
@@ -136,7 +117,6 @@ def round_trip(
 
     Example: stock llm test deepseek
     """
-    from stock_cli import output
     from stock_cli.llm.service import ping_platform
 
     result = ping_platform(name=name)

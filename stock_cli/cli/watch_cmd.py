@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
+from stock_cli import output
 from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.session import read, write
 from stock_cli.cli.view import Col, number, show
 
 WATCHLIST_COLUMNS = [
@@ -36,13 +38,10 @@ def add(
     Example: stock watch add AAPL 600519.SH brk.b --list core
     """
 
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
     from stock_cli.jobs.schedules import watch_symbols
     from stock_cli.market.symbols import normalise_symbols
 
-    with session_scope(write=True) as session:
-        result = watch_symbols(session, symbols=normalise_symbols(symbols), name=list_name)
+    result = write(watch_symbols, symbols=normalise_symbols(symbols), name=list_name)
     change, created = result.change, result.created_schedules
     if json_output:
         output.print_json(
@@ -68,14 +67,11 @@ def remove(
     Example: stock watch rm AAPL --list core
     """
 
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
     from stock_cli.market.symbols import normalise_symbols
     from stock_cli.market.watchlists import remove_from_watchlist
 
     canonical = normalise_symbols(symbols)
-    with session_scope(write=True) as session:
-        change = remove_from_watchlist(session, symbols=canonical, name=list_name)
+    change = write(remove_from_watchlist, symbols=canonical, name=list_name)
     if json_output:
         output.print_json(
             {
@@ -98,11 +94,9 @@ def ls(list_name: ListName = DEFAULT, json_output: JsonOption = False) -> None:
     Example: stock watch ls --list core --json | jq -r '.symbols[].symbol'
     """
 
-    from stock_cli.db.engine import session_scope
     from stock_cli.market.watchlists import list_watchlist
 
-    with session_scope() as session:
-        entries = list_watchlist(session, name=list_name)
+    entries = read(list_watchlist, name=list_name)
     show(
         entries,
         WATCHLIST_COLUMNS,
@@ -119,11 +113,9 @@ def lists(json_output: JsonOption = False) -> None:
     Example: stock watch lists --json
     """
 
-    from stock_cli.db.engine import session_scope
     from stock_cli.market.watchlists import list_watchlists
 
-    with session_scope() as session:
-        summaries = list_watchlists(session)
+    summaries = read(list_watchlists)
     show(
         summaries,
         [
@@ -146,12 +138,9 @@ def drop(
     Example: stock watch drop old-ideas
     """
 
-    from stock_cli import output
-    from stock_cli.db.engine import session_scope
     from stock_cli.market.watchlists import delete_watchlist
 
-    with session_scope(write=True) as session:
-        members = delete_watchlist(session, name=name)
+    members = write(delete_watchlist, name=name)
     if json_output:
         output.print_json({"deleted": name, "members": members})
         return

@@ -136,6 +136,19 @@ def migrated(db_url: str) -> str:
     return db_url
 
 
+@pytest.fixture
+def postgres_migrated(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh PostgreSQL schema at head, set as STOCK_DATABASE_URL (for tests of one backend)."""
+    monkeypatch.setenv("STOCK_DATABASE_URL", postgres_url)
+    _reset_process_state()
+    from stock_cli.db.engine import get_engine
+    from stock_cli.db.migrate import upgrade
+
+    upgrade(get_engine(postgres_url, check_schema=False), "head")
+    dispose_engines()
+    return postgres_url
+
+
 class StockRunner(CliRunner):
     """Typer's CliRunner bound to our app, resetting process state between invocations."""
 
@@ -194,6 +207,11 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def refused_url() -> str:
+    """An HTTP base URL whose connections are refused (a provider that is down)."""
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float = 20.0, what: str = "") -> None:

@@ -192,12 +192,14 @@ def _epoch(day: dt.date) -> int:
 # tests in each protocol's wire format, with the names the tests give the recordings.
 
 
-def _sse(events: list[tuple[str | None, Any]], *, done: bool = False) -> bytes:
+def sse(events: list[tuple[str | None, Any]], *, done: bool = False) -> bytes:
+    """A server-sent event stream: (event name or None, data as JSON or as a string)."""
     lines = []
     for event, data in events:
         if event:
             lines.append(f"event: {event}")
-        lines.append(f"data: {json.dumps(data, separators=(',', ':'))}")
+        text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+        lines.append(f"data: {text}")
         lines.append("")
     if done:
         lines += ["data: [DONE]", ""]
@@ -221,7 +223,7 @@ def _openai_text_stream(words: list[str]) -> bytes:
     events.append((None, _chunk({}, "stop")))
     usage = {"prompt_tokens": 31, "completion_tokens": len(words), "total_tokens": 31 + len(words)}
     events.append((None, {**_chunk({}), "choices": [], "usage": usage}))
-    return _sse(events, done=True)
+    return sse(events, done=True)
 
 
 def _openai_tool_stream(name: str, arguments: str) -> bytes:
@@ -246,7 +248,7 @@ def _openai_tool_stream(name: str, arguments: str) -> bytes:
     events.append((None, _chunk({}, "tool_calls")))
     usage = {"prompt_tokens": 58, "completion_tokens": 17, "total_tokens": 75}
     events.append((None, {**_chunk({}), "choices": [], "usage": usage}))
-    return _sse(events, done=True)
+    return sse(events, done=True)
 
 
 def _anthropic_stream(text: str, tool: tuple[str, str] | None = None) -> bytes:
@@ -302,7 +304,7 @@ def _anthropic_stream(text: str, tool: tuple[str, str] | None = None) -> bytes:
         ("message_delta", {"type": "message_delta", "delta": delta, "usage": {"output_tokens": 42}})
     )
     events.append(("message_stop", {"type": "message_stop"}))
-    return _sse(events)
+    return sse(events)
 
 
 def own_llm_files(folder: Path) -> Path:
@@ -353,3 +355,9 @@ def own_llm_files(folder: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
     return folder
+
+
+def tencent_day(row: list[str]) -> tuple[dt.date, float, float, float, float, float]:
+    """A Tencent day line [date, open, close, high, low, volume in lots] as date, OHLC, shares."""
+    open_, close, high, low = (float(row[i]) for i in range(1, 5))
+    return dt.date.fromisoformat(row[0]), open_, high, low, close, float(row[5]) * 100

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import StockRunner, last_row, shared_data
+from tests.corpus import sse
 from tests.llm.test_wire import openai_oracle
 from tests.replay import ReplayServer, Reply
 
@@ -27,16 +28,6 @@ ANTHROPIC_TURN_1 = (
     "recorded",
     "test_runners__TestSyncRunTools__771c64ff_1.sse",
 )
-
-
-def _sse(lines: list[tuple[str | None, Any]]) -> bytes:
-    out = []
-    for event, data in lines:
-        if event:
-            out.append(f"event: {event}")
-        out.append(f"data: {data if isinstance(data, str) else json.dumps(data)}")
-        out.append("")
-    return ("\n".join(out) + "\n").encode()
 
 
 def _events(path: Path) -> list[tuple[str | None, str]]:
@@ -67,7 +58,7 @@ def adapt_openai_call(path: Path, name: str, arguments: dict[str, Any]) -> bytes
                     function["arguments"] = json.dumps(arguments) if first_piece else ""
                     first_piece = False
         out.append((event, chunk))
-    return _sse(out)
+    return sse(out)
 
 
 def adapt_anthropic_call(path: Path, name: str, arguments: dict[str, Any]) -> bytes:
@@ -80,7 +71,7 @@ def adapt_anthropic_call(path: Path, name: str, arguments: dict[str, Any]) -> by
             doc["delta"]["partial_json"] = json.dumps(arguments) if first_piece else ""
             first_piece = False
         out.append((event, doc))
-    return _sse(out)
+    return sse(out)
 
 
 @pytest.fixture
@@ -95,19 +86,9 @@ def chat_env(
     )
     monkeypatch.setenv("TEST_LLM_KEY", KEY)
     result = cli.stock(
-        "llm",
-        "add",
-        "rp",
-        "--kind",
-        "openai",
-        "--model",
-        "gpt-4o-mini",
-        "--base-url",
-        f"{replay.url}/v1",
-        "--api-key-env",
-        "TEST_LLM_KEY",
-        "--option",
-        "temperature=0",
+        *["llm", "add", "rp", "--kind", "openai", "--model", "gpt-4o-mini"],
+        *("--base-url", f"{replay.url}/v1", "--api-key-env", "TEST_LLM_KEY"),
+        *("--option", "temperature=0"),
     )
     assert result.exit_code == 0, result.stderr
     return replay
@@ -327,15 +308,8 @@ def test_missing_key_and_platform(
 def test_llm_platform_commands(cli: StockRunner, migrated: str) -> None:
     assert (
         cli.stock(
-            "llm",
-            "add",
-            "local",
-            "--kind",
-            "openai",
-            "--model",
-            "qwen2.5",
-            "--base-url",
-            "http://127.0.0.1:11434/v1",
+            *["llm", "add", "local", "--kind", "openai", "--model", "qwen2.5"],
+            *("--base-url", "http://127.0.0.1:11434/v1"),
         ).exit_code
         == 0
     )

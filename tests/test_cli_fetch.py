@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import StockRunner, free_port, recording, shared_data
+from tests.conftest import StockRunner, recording, refused_url, shared_data
 from tests.replay import ReplayServer, Reply
 
 AAPL_FILE = ("providers", "yahoo", "chart_AAPL_1d_2020-08-31_2020-11-07_div_split_earn.json")
@@ -275,8 +275,7 @@ def test_connection_refused_is_network(
     cli: StockRunner, migrated: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
 
-    port = free_port()
-    monkeypatch.setenv("STOCK_YAHOO_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("STOCK_YAHOO_BASE_URL", refused_url())
     monkeypatch.setenv("STOCK_HTTP_BACKOFF", "0.01")
     result = cli.stock("fetch", "AAPL", *RANGE, "--json")
     assert result.exit_code == 1

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from stock_cli.market.calendar import Exchange, exchange_of
 from stock_cli.market.providers.base import RawBar
+from tests.corpus import tencent_day
 from tests.replay import ReplayServer, Reply
 
 # A bar of the simulated provider: the same record the providers parse into.
@@ -211,17 +212,7 @@ def tencent_world(path: Path, symbol: str, events: list[Event]) -> World:
     """The recorded Tencent day lines as raw prices of an A-share, with events laid on."""
     data = json.loads(path.read_bytes())["data"]
     rows = next(iter(data.values()))["day"]
-    raw = [
-        Bar(
-            dt.date.fromisoformat(r[0]),
-            float(r[1]),
-            float(r[3]),
-            float(r[4]),
-            float(r[2]),
-            float(r[5]) * 100,
-        )
-        for r in rows
-    ]
+    raw = [Bar(*tencent_day(r)) for r in rows]
     return from_raw(World(symbol, [], events), raw)
 
 

@@ -1,22 +1,16 @@
-"""provisional bars, re-base results, cumulative metric counters, daemon heartbeats
+"""Provisional bars, re-base results, cumulative metric counters, daemon heartbeats.
 
-Revision ID: 0004_store_over_time
-Revises: 0003_jobs
-Create Date: 2026-11-30 09:00:00
+0004_store_over_time, 2026-11-30.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0004_store_over_time"
-down_revision: str | Sequence[str] | None = "0003_jobs"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0004_store_over_time"
+down_revision = "0003_jobs"
 
 # The counters /metrics exported until now were counted from tables that `prune` deletes
 # from. Seed the cumulative totals from what those tables hold today, so that the first

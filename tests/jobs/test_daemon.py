@@ -211,10 +211,9 @@ def test_sqlite_allows_one_daemon(cli: StockRunner, sqlite_url: str, daemons: Da
 
 @pytest.mark.postgres
 def test_two_daemons_run_each_slot_once(
-    cli: StockRunner, postgres_url: str, daemons: Daemons, monkeypatch: pytest.MonkeyPatch
+    cli: StockRunner, postgres_migrated: str, daemons: Daemons
 ) -> None:
-    monkeypatch.setenv("STOCK_DATABASE_URL", postgres_url)
-    assert cli.stock("db", "upgrade").exit_code == 0
+    postgres_url = postgres_migrated
     cli.stock("schedule", "add", "tick", "--job", "alerts", "--every", "1s")
     daemons.start(postgres_url)
     daemons.start(postgres_url)

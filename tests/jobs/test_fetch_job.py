@@ -11,14 +11,13 @@ from stock_cli.db.engine import session_scope
 from stock_cli.db.job_models import FetchBatch, JobRun
 from stock_cli.jobs import kinds
 from stock_cli.jobs.schedules import get_schedule
-from tests.conftest import StockRunner, free_port
+from tests.conftest import StockRunner, refused_url
 
 
 def test_abandoned_batch_does_not_block_the_run(
     cli: StockRunner, migrated: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    port = free_port()
-    monkeypatch.setenv("STOCK_YAHOO_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("STOCK_YAHOO_BASE_URL", refused_url())
     monkeypatch.setenv("STOCK_HTTP_RETRIES", "0")
     cli.stock("watch", "add", "AAPL", "--list", "w")
     cli.stock("schedule", "add", "f", "--job", "fetch", "--every", "1h", "--list", "w")

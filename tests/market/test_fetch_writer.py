@@ -24,6 +24,15 @@ def _outcome(symbol: str, *, error: ProviderError | None = None) -> fetch._Outco
     return fetch._Outcome(plan, history=PriceHistory(symbol, "yahoo", bars), tried=["yahoo"])
 
 
+def _writer(*, symbols: int) -> fetch._Writer:
+    with session_scope(write=True) as session:
+        run = FetchRun(symbols=symbols)
+        session.add(run)
+        session.flush()
+        assert run.id is not None
+        return fetch._Writer(run.id)
+
+
 def test_group_failure_falls_back_to_one_by_one(
     migrated: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -35,13 +44,7 @@ def test_group_failure_falls_back_to_one_by_one(
         return real(session, bar_sets=bar_sets)
 
     monkeypatch.setattr(fetch, "store_bar_sets", flaky)
-    with session_scope(write=True) as session:
-        run = FetchRun(symbols=3)
-        session.add(run)
-        session.flush()
-        run_id = run.id
-    assert run_id is not None
-    writer = fetch._Writer(run_id)
+    writer = _writer(symbols=3)
     results = writer._store_group(
         [
             _outcome("AAA"),
@@ -68,13 +71,7 @@ def test_group_failure_falls_back_to_one_by_one(
 
 
 def test_submit_delivers_results_to_the_loop(migrated: str) -> None:
-    with session_scope(write=True) as session:
-        run = FetchRun(symbols=2)
-        session.add(run)
-        session.flush()
-        run_id = run.id
-    assert run_id is not None
-    writer = fetch._Writer(run_id)
+    writer = _writer(symbols=2)
 
     async def go() -> list[fetch.SymbolResult]:
         return list(

@@ -22,6 +22,7 @@ from stock_cli.market.providers.tencent import parse_day_lines, tencent_code
 from stock_cli.market.providers.tiingo import parse_meta, parse_prices
 from stock_cli.market.providers.yahoo import parse_chart
 from tests.conftest import provider_files, recording, shared_data
+from tests.corpus import tencent_day
 
 
 def _files(provider: str, pattern: str) -> list[Path]:
@@ -176,17 +177,7 @@ def test_tencent_every_day_line(path: Path) -> None:
     rows = entry.get("qfqday") or entry.get("day")
     symbol = f"{code[2:]}.{'SS' if code.startswith('sh') else 'SZ'}"
     history = parse_day_lines(path.read_bytes(), symbol=symbol)
-    expected = [
-        (
-            dt.date.fromisoformat(r[0]),
-            float(r[1]),
-            float(r[3]),
-            float(r[4]),
-            float(r[2]),
-            float(r[5]) * 100,
-        )
-        for r in rows
-    ]
+    expected = [tencent_day(r) for r in rows]
     assert [(b.date, b.open, b.high, b.low, b.close, b.volume) for b in history.bars] == expected
     assert tencent_code(symbol) == code
 

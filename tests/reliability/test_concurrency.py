@@ -57,20 +57,9 @@ def test_mixed_processes_never_see_a_locked_database(
     with engine.connect() as conn:
         before = bars_per_symbol(conn)
     engine.dispose()
+    add_platform = ["llm", "add", "rp", "--kind", "openai", "--model", "m", "--base-url"]
     for command in (
-        [
-            "llm",
-            "add",
-            "rp",
-            "--kind",
-            "openai",
-            "--model",
-            "m",
-            "--api-key-env",
-            "TEST_LLM_KEY",
-            "--base-url",
-            f"{replay.url}/v1",
-        ],
+        [*add_platform, f"{replay.url}/v1", "--api-key-env", "TEST_LLM_KEY"],
         ["llm", "default", "rp"],
         ["watch", "add", *FETCHED[:3], "--list", "daemon"],
         ["schedule", "add", "pull", "--job", "fetch", "--list", "daemon", "--every", "2s"],

@@ -85,10 +85,9 @@ def _status(url: str) -> int:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_daemon_survives_a_database_outage(
-    cli: StockRunner, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: StockRunner, postgres_migrated: str, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("STOCK_DATABASE_URL", postgres_url)
-    assert cli.stock("db", "upgrade").exit_code == 0
+    postgres_url = postgres_migrated
     cli.stock("schedule", "add", "tick", "--job", "alerts", "--every", "1s")
     parsed = sa.make_url(postgres_url)
     proxy = Proxy((parsed.host or "127.0.0.1", parsed.port or 5432))

@@ -10,13 +10,10 @@ import typer
 from stock_cli import output
 from stock_cli.cli.common import JsonOption
 from stock_cli.cli.session import read
-from stock_cli.cli.view import Col, number, show
+from stock_cli.cli.view import Col, identity_columns, number, show
 
 SYMBOL_COLUMNS = [
-    Col("symbol", "Symbol", style="bold"),
-    Col("name", "Name"),
-    Col("exchange", "Exchange"),
-    Col("currency", "Currency"),
+    *identity_columns(),
     number("bars", "Bars"),
     Col("first_date", "First"),
     Col("last_date", "Last"),

@@ -33,6 +33,16 @@ def number(attr: str, header: str, value: Callable[[Any], Any] | None = None) ->
     return Col(attr, header, justify="right", value=value)
 
 
+def identity_columns() -> list[Col]:
+    """The columns that name an instrument: symbol, name, exchange, currency."""
+    return [
+        Col("symbol", "Symbol", style="bold"),
+        Col("name", "Name"),
+        Col("exchange", "Exchange"),
+        Col("currency", "Currency"),
+    ]
+
+
 def show(
     rows: Sequence[Any],
     columns: Sequence[Col],

@@ -9,13 +9,10 @@ import typer
 from stock_cli import output
 from stock_cli.cli.common import JsonOption, new_app
 from stock_cli.cli.session import read, write
-from stock_cli.cli.view import Col, number, show
+from stock_cli.cli.view import Col, identity_columns, number, show
 
 WATCHLIST_COLUMNS = [
-    Col("symbol", "Symbol", style="bold"),
-    Col("name", "Name"),
-    Col("exchange", "Exchange"),
-    Col("currency", "Currency"),
+    *identity_columns(),
     Col("last_date", "Last bar"),
     number("last_close", "Last close"),
 ]

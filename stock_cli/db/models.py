@@ -7,9 +7,10 @@ Changing a table here means adding a migration (`alembic revision --autogenerate
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from stock_cli import clock
 from stock_cli.db.types import UTCDateTime
@@ -183,3 +184,13 @@ class MetricCounter(SQLModel, table=True):
     name: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
     labels: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))
     value: float = Field(default=0.0, sa_column=sa.Column(sa.Float, nullable=False))
+
+
+def instrument_identity() -> tuple[Any, ...]:
+    """The columns that name an instrument in listings: symbol, name, exchange, currency."""
+    return (
+        col(Instrument.symbol),
+        col(Instrument.name),
+        col(Instrument.exchange),
+        col(Instrument.currency),
+    )

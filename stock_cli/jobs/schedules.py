@@ -16,6 +16,7 @@ from stock_cli.db.models import utcnow
 from stock_cli.db.rows import insert_if_absent
 from stock_cli.errors import NotFoundError, UsageError
 from stock_cli.jobs.registry import JOB_KINDS
+from stock_cli.names import check_name
 
 if TYPE_CHECKING:
     from stock_cli.market.watchlists import WatchChange
@@ -24,7 +25,6 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _EVERY = re.compile(r"^(\d+)\s*([smhd])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DAYS_FIELD = {"days": "the days"}
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -186,8 +186,7 @@ def add_schedule(
     after: str | None = None,
     options: dict[str, Any] | None = None,
 ) -> Schedule:
-    if not _NAME.match(name):
-        raise UsageError(f"invalid schedule name {name!r}")
+    check_name(name, what="schedule")
     JOB_KINDS.entry(job)  # an unknown kind is a usage error naming the known ones
     if sum(x is not None for x in (at, every, after)) != 1:
         raise UsageError(

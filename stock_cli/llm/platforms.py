@@ -16,8 +16,8 @@ from stock_cli.db.rows import insert_if_absent
 from stock_cli.errors import ConfigError, NotFoundError, UsageError
 from stock_cli.llm.base import ChatPlatform
 from stock_cli.llm.kinds import PLATFORM_KINDS
+from stock_cli.names import check_name
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -77,8 +77,7 @@ def add_platform(
     default: bool = False,
 ) -> PlatformView:
     """Add or replace platform `name`. The first platform becomes the default."""
-    if not _NAME.match(name):
-        raise UsageError(f"invalid platform name {name!r}: letters, digits, '_', '-', '.'")
+    check_name(name, what="platform")
     PLATFORM_KINDS.entry(kind)  # an unknown kind is a usage error naming the known ones
     if api_key_env and api_key:
         raise UsageError(

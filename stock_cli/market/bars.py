@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from stock_cli import clock
-from stock_cli.db.models import Instrument, PriceBar
+from stock_cli.db.models import Instrument, PriceBar, instrument_identity
 from stock_cli.db.types import as_date, as_utc
 from stock_cli.errors import ADJUST_FIELD, LAST_FIELD, NotFoundError, UsageError, reversed_range
 from stock_cli.market.calendar import is_stale
@@ -150,10 +150,7 @@ def list_instruments(session: Session) -> list[InstrumentSummary]:
     )
     rows = session.execute(
         sa.select(
-            col(Instrument.symbol),
-            col(Instrument.name),
-            col(Instrument.exchange),
-            col(Instrument.currency),
+            *instrument_identity(),
             sa.func.coalesce(stats.c.n, 0),
             stats.c.first,
             stats.c.last,

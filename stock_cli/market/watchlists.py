@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from stock_cli.db.models import Instrument, PriceBar, Watchlist, WatchlistMember
+from stock_cli.db.models import (
+    Instrument,
+    PriceBar,
+    Watchlist,
+    WatchlistMember,
+    instrument_identity,
+)
 from stock_cli.db.rows import insert_if_absent
 from stock_cli.errors import NotFoundError, UsageError
 from stock_cli.market.instruments import get_or_create_instrument
+from stock_cli.names import check_name
 
 DEFAULT_LIST = "default"
-_LIST_NAME = re.compile(r"^[\w][\w.\-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -47,12 +52,7 @@ class WatchlistSummary:
 
 
 def validate_list_name(name: str) -> str:
-    if not _LIST_NAME.match(name):
-        raise UsageError(
-            f"invalid watchlist name {name!r}: use letters, digits, '_', '-' or '.' "
-            "(at most 64 characters)"
-        )
-    return name
+    return check_name(name, what="watchlist")
 
 
 def _get_list(session: Session, name: str) -> Watchlist | None:
@@ -157,10 +157,7 @@ def list_watchlist(session: Session, *, name: str = DEFAULT_LIST) -> list[WatchE
     )
     rows = session.execute(
         sa.select(
-            col(Instrument.symbol),
-            col(Instrument.name),
-            col(Instrument.exchange),
-            col(Instrument.currency),
+            *instrument_identity(),
             last_date.label("last_date"),
             last_close.label("last_close"),
             col(WatchlistMember.added_at),

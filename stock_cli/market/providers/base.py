@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -110,6 +111,29 @@ def a_share(provider: str, symbol: str, exchanges: dict[str, Any]) -> tuple[str,
     if suffix not in exchanges or not code.isdigit():
         raise ProviderError("not_found", f"{provider} has no A-share {symbol}", provider=provider)
     return code, exchanges[suffix]
+
+
+SHARES_PER_LOT = 100.0  # A-share volumes are quoted in lots ("手") of 100 shares
+
+
+def a_share_day(provider: str, fields: Sequence[Any]) -> RawBar:
+    """A Chinese day line: date, open, close, high, low, volume in lots (then anything)."""
+    if len(fields) < 6:
+        raise bad_response(
+            provider, f"a day line has {len(fields)} fields, expected 6: {fields!r:.60}"
+        )
+    try:
+        day = dt.date.fromisoformat(str(fields[0]).strip())
+    except ValueError:
+        raise bad_response(provider, f"bad day-line date {fields[0]!r:.30}") from None
+    return RawBar(
+        date=day,
+        open=number(fields[1]),
+        close=number(fields[2]),
+        high=number(fields[3]),
+        low=number(fields[4]),
+        volume=number(fields[5]) * SHARES_PER_LOT,
+    )
 
 
 def with_adjusted_close(bars: list[RawBar], adjusted: list[RawBar]) -> list[RawBar]:

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from stock_cli.market.http import ProviderHttp
 
 NAME = "eastmoney"
-SHARES_PER_LOT = 100.0
 _EXCHANGES = {"SS": ("1", "SSE"), "SZ": ("0", "SZSE"), "BJ": ("0", "BSE")}
 
 
@@ -97,22 +96,8 @@ def _name(value: Any) -> str | None:
 def _bar(line: Any) -> base.RawBar:
     if not isinstance(line, str):
         raise base.bad_response(NAME, f"a kline is not a string: {line!r:.60}")
-    fields = line.split(",")
-    if len(fields) < 6:
-        raise base.bad_response(NAME, f"a kline has {len(fields)} fields, expected at least 6")
-    try:
-        day = dt.date.fromisoformat(fields[0].strip())
-    except ValueError:
-        raise base.bad_response(NAME, f"bad kline date {fields[0]!r:.30}") from None
     # date, open, close, high, low, volume (lots), amount, amplitude, pct, change, turnover
-    return base.RawBar(
-        date=day,
-        open=base.number(fields[1]),
-        close=base.number(fields[2]),
-        high=base.number(fields[3]),
-        low=base.number(fields[4]),
-        volume=base.number(fields[5]) * SHARES_PER_LOT,
-    )
+    return base.a_share_day(NAME, line.split(","))
 
 
 PROVIDER = EastmoneyProvider()

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from stock_cli.market.http import ProviderHttp
 
 NAME = "tencent"
-SHARES_PER_LOT = 100.0
 MAX_BARS = 2000
 WINDOW = dt.timedelta(days=365 * 7)  # < MAX_BARS trading days
 _PREFIX = {"SS": "sh", "SZ": "sz", "BJ": "bj"}
@@ -89,22 +88,9 @@ def parse_day_lines(body: bytes, *, symbol: str, allow_empty: bool = False) -> b
 
 
 def _bar(row: Any) -> base.RawBar:
-    if not isinstance(row, list) or len(row) < 6:
-        raise base.bad_response(
-            NAME, f"a day line is not [date, open, close, high, low, volume]: {row!r:.60}"
-        )
-    try:
-        day = dt.date.fromisoformat(str(row[0]).strip())
-    except ValueError:
-        raise base.bad_response(NAME, f"bad day-line date {row[0]!r:.30}") from None
-    return base.RawBar(
-        date=day,
-        open=base.number(row[1]),
-        close=base.number(row[2]),
-        high=base.number(row[3]),
-        low=base.number(row[4]),
-        volume=base.number(row[5]) * SHARES_PER_LOT,
-    )
+    if not isinstance(row, list):
+        raise base.bad_response(NAME, f"a day line is not a list: {row!r:.60}")
+    return base.a_share_day(NAME, row)
 
 
 def _info(entry: dict[str, Any]) -> base.InstrumentInfo:

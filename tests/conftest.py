@@ -164,20 +164,29 @@ def cli() -> StockRunner:
     return StockRunner()
 
 
+def assert_clear_error(result: Any, *expected: str, code: int = 1) -> None:
+    """The command failed with `code` and said `expected` on stderr, without a traceback."""
+    assert result.exit_code == code, result.output
+    for text in expected:
+        assert text in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "unexpected" not in result.stderr
+
+
 def run_stock(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m stock_cli` as a real process with the current environment."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
+    argv = [sys.executable, "-m", "stock_cli", *args]
+    return run_process(argv, env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout)
+
+
+def run_process(
+    argv: list[str], *, env: dict[str, str], cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run a program to its end, its output captured as text; the caller checks the code."""
     return subprocess.run(
-        [sys.executable, "-m", "stock_cli", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-        timeout=timeout,
-        check=False,
+        argv, capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout, check=False
     )
 
 

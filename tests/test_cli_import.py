@@ -87,19 +87,26 @@ def test_reimport_is_idempotent_and_symbol_option(cli: StockRunner, migrated: st
     assert (again["new"], again["updated"]) == (0, 0)
 
 
+def _import_text(cli: StockRunner, path: Path, text: str) -> Any:
+    """Write `text` to `path`, import it, and return the --json document."""
+    path.write_text(text)
+    result = cli.stock("import", str(path), "--json")
+    return json.loads(result.stdout)
+
+
 def test_invalid_adjusted_close_is_a_warning(
     cli: StockRunner, migrated: str, tmp_path: Path
 ) -> None:
-    path = tmp_path / "TEST_prices.csv"
-    path.write_text(
+    doc = _import_text(
+        cli,
+        tmp_path / "TEST_prices.csv",
         "Date,Open,High,Low,Close,Adj Close,Volume\n"
         "2024-01-02,10,11,9,10.5,10.4,100\n"
         "2024-01-03,10.5,11,10,10.8,-1,200\n"
         "2024-01-04,10.8,11,10,10.9,,300\n"
         "2024-01-05,10.9,10,11,10.5,10.4,100\n"  # high < low: rejected
-        "2024-01-08,nan,11,10,10.5,10.4,100\n"
+        "2024-01-08,nan,11,10,10.5,10.4,100\n",
     )
-    doc = json.loads(cli.stock("import", str(path), "--json").stdout)
     assert (doc["new"], doc["rejected"], doc["warnings"]) == (3, 2, 1)
     rows = _stored(migrated, "TEST")
     assert [(r[0], r[6]) for r in rows] == [
@@ -181,14 +188,14 @@ def test_symbol_from_filename(name: str, symbol: str) -> None:
 def test_stockstats_float_dates_and_adjclose_sentinel(
     cli: StockRunner, migrated: str, tmp_path: Path
 ) -> None:
-    path = tmp_path / "987654.SZ_stockstats.csv"
-    path.write_text(
+    doc = _import_text(
+        cli,
+        tmp_path / "987654.SZ_stockstats.csv",
         "date,amount,close,high,low,open,volume,adjClose\n"
         "19991110.0,100.0,10.2,10.5,9.9,10.0,1000,10.1\n"
         "19991111.0,100.0,10.4,10.6,10.1,10.2,1200,-1.0\n"
-        "19991112.0,100.0,10.3,10.5,10.2,10.4,900,-1.0\n"
+        "19991112.0,100.0,10.3,10.5,10.2,10.4,900,-1.0\n",
     )
-    doc = json.loads(cli.stock("import", str(path), "--json").stdout)
     assert doc["symbol"] == "987654.SZ"
     assert (doc["new"], doc["rejected"], doc["warnings"]) == (3, 0, 2)
     rows = _stored(migrated, "987654.SZ")

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from stock_cli import clock
-from tests.conftest import StockRunner
+from tests.conftest import StockRunner, assert_clear_error
 
 
 def test_pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,7 +22,4 @@ def test_a_bad_pinned_clock_is_a_clear_error(
     cli: StockRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STOCK_NOW", "yesterday")
-    result = cli.stock("schedule", "ls")
-    assert result.exit_code == 1
-    assert "STOCK_NOW='yesterday' is not a time" in result.stderr
-    assert "unexpected" not in result.stderr
+    assert_clear_error(cli.stock("schedule", "ls"), "STOCK_NOW='yesterday' is not a time")

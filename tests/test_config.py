@@ -10,7 +10,7 @@ import pytest
 
 from stock_cli.config import Settings, env_names, get_settings, mask_url
 from stock_cli.options import set_cli_overrides
-from tests.conftest import StockRunner
+from tests.conftest import StockRunner, assert_clear_error
 
 
 def _settings_by_name(cli: StockRunner, *global_opts: str) -> dict[str, dict[str, object]]:
@@ -94,10 +94,7 @@ def test_invalid_setting_is_a_clear_error(
     cli: StockRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STOCK_LOG_FORMAT", "xml")
-    result = cli.stock("watch", "ls")
-    assert result.exit_code == 1
-    assert "invalid settings" in result.stderr and "STOCK_LOG_FORMAT" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert_clear_error(cli.stock("watch", "ls"), "invalid settings", "STOCK_LOG_FORMAT")
 
 
 def test_default_database_in_private_data_dir(

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from stock_cli.db.engine import HEAD_REVISION
+from tests.conftest import run_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,15 +41,7 @@ def installed_stock(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run(stock: Path, *args: str, url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STOCK_", "PYTHON"))}
     env["STOCK_DATABASE_URL"] = url
-    return subprocess.run(
-        [str(stock), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
+    return run_process([str(stock), *args], env=env, cwd=cwd, timeout=120)
 
 
 def _revision(url: str) -> str | None:

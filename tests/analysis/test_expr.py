@@ -17,59 +17,44 @@ def _values(**series: list[float]) -> dict[str, np.ndarray]:
     return {k: np.array(v, dtype=float) for k, v in series.items()}
 
 
-def test_comparisons_logic_and_arithmetic() -> None:
-    values = _values(close=[10, 11, 12, 9], sma_2=[np.nan, 10.5, 11.5, 10.5], volume=[1, 2, 3, 8])
-    expr = parse_expression("close > sma_2 and not volume > 2 * 3")
-    assert expr.evaluate(values).tolist() == [False, True, True, False]
-    assert parse_expression("close >= 11 or volume == 8").evaluate(values).tolist() == [
-        False,
-        True,
-        True,
-        True,
-    ]
-    assert parse_expression("(close - sma_2) / sma_2 * 100 > 4").evaluate(values).tolist() == [
-        False,
-        True,
-        True,
-        False,
-    ]
-    assert parse_expression("-close < -10.5").evaluate(values).tolist() == [
-        False,
-        True,
-        True,
-        False,
-    ]
+def _truth(text: str, values: dict[str, np.ndarray]) -> str:
+    """Each bar's result as T or F: "FTTF" reads at a glance."""
+    return "".join("T" if v else "F" for v in parse_expression(text).evaluate(values))
 
 
-def test_crosses_prev_and_pct_change() -> None:
-    values = _values(close=[1, 3, 2, 4], sma_2=[2, 2, 2.5, 3])
-    assert parse_expression("cross_above(close, sma_2)").evaluate(values).tolist() == [
-        False,
-        True,
-        False,
-        True,
-    ]
-    assert parse_expression("cross_below(close, sma_2)").evaluate(values).tolist() == [
-        False,
-        False,
-        True,
-        False,
-    ]
-    assert parse_expression("prev(close, 1) > close").evaluate(values).tolist() == [
-        False,
-        False,
-        True,
-        False,
-    ]
-    assert parse_expression("pct_change_1d > 50").evaluate(values).tolist() == [
-        False,
-        True,
-        False,
-        True,
-    ]
-    assert parse_expression("abs(close - 3) <= 1 and max(close, 2) == close").evaluate(
-        values
-    ).tolist() == [False, True, True, True]
+COMPARISONS_LOGIC_AND_ARITHMETIC = _values(
+    close=[10, 11, 12, 9], sma_2=[np.nan, 10.5, 11.5, 10.5], volume=[1, 2, 3, 8]
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("close > sma_2 and not volume > 2 * 3", "FTTF"),
+        ("close >= 11 or volume == 8", "FTTT"),
+        ("(close - sma_2) / sma_2 * 100 > 4", "FTTF"),
+        ("-close < -10.5", "FTTF"),
+    ],
+)
+def test_comparisons_logic_and_arithmetic(text: str, expected: str) -> None:
+    assert _truth(text, COMPARISONS_LOGIC_AND_ARITHMETIC) == expected
+
+
+CROSSES_PREV_AND_PCT_CHANGE = _values(close=[1, 3, 2, 4], sma_2=[2, 2, 2.5, 3])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cross_above(close, sma_2)", "FTFT"),
+        ("cross_below(close, sma_2)", "FFTF"),
+        ("prev(close, 1) > close", "FFTF"),
+        ("pct_change_1d > 50", "FTFT"),
+        ("abs(close - 3) <= 1 and max(close, 2) == close", "FTTT"),
+    ],
+)
+def test_crosses_prev_and_pct_change(text: str, expected: str) -> None:
+    assert _truth(text, CROSSES_PREV_AND_PCT_CHANGE) == expected
 
 
 def test_nan_compares_false() -> None:

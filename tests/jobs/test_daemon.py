@@ -213,19 +213,18 @@ def test_sqlite_allows_one_daemon(cli: StockRunner, sqlite_url: str, daemons: Da
 def test_two_daemons_run_each_slot_once(
     cli: StockRunner, postgres_migrated: str, daemons: Daemons
 ) -> None:
-    postgres_url = postgres_migrated
     cli.stock("schedule", "add", "tick", "--job", "alerts", "--every", "1s")
-    daemons.start(postgres_url)
-    daemons.start(postgres_url)
+    daemons.start(postgres_migrated)
+    daemons.start(postgres_migrated)
     count = "SELECT count(*) FROM job_run WHERE job = 'tick'"
-    wait_until(lambda: _rows(postgres_url, count)[0][0] >= 6)
+    wait_until(lambda: _rows(postgres_migrated, count)[0][0] >= 6)
     assert daemons.stop_all() == [0, 0]
     duplicates = _rows(
-        postgres_url, "SELECT slot, count(*) FROM job_run GROUP BY slot HAVING count(*) > 1"
+        postgres_migrated, "SELECT slot, count(*) FROM job_run GROUP BY slot HAVING count(*) > 1"
     )
     assert duplicates == []
     slots = _rows(
-        postgres_url, "SELECT slot FROM job_run WHERE job = 'tick' AND slot NOT LIKE '%#%'"
+        postgres_migrated, "SELECT slot FROM job_run WHERE job = 'tick' AND slot NOT LIKE '%#%'"
     )
     assert len(slots) == len({s[0] for s in slots})
     logs = daemons.log(0) + daemons.log(1)

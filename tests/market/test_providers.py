@@ -25,18 +25,13 @@ from tests.conftest import provider_files, recording, shared_data
 from tests.corpus import tencent_day
 
 
-def _files(provider: str, pattern: str) -> list[Path]:
-    return provider_files(provider, pattern)
+def each_recording(provider: str, pattern: str) -> pytest.MarkDecorator:
+    """Run the test once per recorded answer of `provider` (ours when ../shared is absent)."""
+    paths = provider_files(provider, pattern)
+    return pytest.mark.parametrize("path", paths, ids=[p.name for p in paths])
 
 
-def _ids(paths: list[Path]) -> list[str]:
-    return [p.name for p in paths]
-
-
-YAHOO = list(_files("yahoo", "chart_*.json"))
-
-
-@pytest.mark.parametrize("path", YAHOO, ids=_ids(YAHOO))
+@each_recording("yahoo", "chart_*.json")
 def test_yahoo_every_chart(path: Path) -> None:
     doc = json.loads(path.read_bytes())
     result = doc["chart"]["result"][0]
@@ -118,10 +113,7 @@ def test_yahoo_errors_are_typed() -> None:
         assert excinfo.value.kind == "bad_response"
 
 
-EASTMONEY = _files("eastmoney", "kline_*.json")
-
-
-@pytest.mark.parametrize("path", EASTMONEY, ids=_ids(EASTMONEY))
+@each_recording("eastmoney", "kline_*.json")
 def test_eastmoney_every_kline(path: Path) -> None:
     doc = json.loads(path.read_bytes())
     history = parse_klines(path.read_bytes(), symbol=f"{doc['data']['code']}.SS")
@@ -167,10 +159,7 @@ def test_eastmoney_values_and_secid() -> None:
     assert excinfo.value.kind == "not_found"
 
 
-TENCENT = _files("tencent", "fqkline_*.json")
-
-
-@pytest.mark.parametrize("path", TENCENT, ids=_ids(TENCENT))
+@each_recording("tencent", "fqkline_*.json")
 def test_tencent_every_day_line(path: Path) -> None:
     doc = json.loads(path.read_bytes())
     code, entry = next(iter(doc["data"].items()))
@@ -191,10 +180,7 @@ def test_tencent_index_history() -> None:
     assert history.info.name == "上证指数"
 
 
-TIINGO_PRICES = list(_files("tiingo", "daily_*"))
-
-
-@pytest.mark.parametrize("path", TIINGO_PRICES, ids=_ids(TIINGO_PRICES))
+@each_recording("tiingo", "daily_*")
 def test_tiingo_every_daily_answer(path: Path) -> None:
     text = path.read_text()
     rows = list(csv.DictReader(io.StringIO(text))) if path.suffix == ".csv" else json.loads(text)
@@ -232,10 +218,7 @@ def test_tiingo_intraday_and_meta() -> None:
     assert excinfo.value.kind == "not_found"
 
 
-POLYGON = _files("polygon", "*aggs_*.json")
-
-
-@pytest.mark.parametrize("path", POLYGON, ids=_ids(POLYGON))
+@each_recording("polygon", "*aggs_*.json")
 def test_polygon_every_aggs_answer(path: Path) -> None:
     doc = json.loads(path.read_bytes())
     history = parse_aggs(path.read_bytes(), symbol="AAPL")
@@ -264,9 +247,7 @@ def test_polygon_descending_and_float_volumes() -> None:
     assert history.bars[-1].volume == 63_896_155.0
 
 
-@pytest.mark.parametrize(
-    "path", _files("polygon", "indicator_*.json"), ids=_ids(_files("polygon", "indicator_*.json"))
-)
+@each_recording("polygon", "indicator_*.json")
 def test_polygon_non_aggregate_answers_are_typed_errors(path: Path) -> None:
     with pytest.raises(ProviderError) as excinfo:
         parse_aggs(path.read_bytes(), symbol="AAPL")

@@ -87,9 +87,8 @@ def _status(url: str) -> int:
 def test_daemon_survives_a_database_outage(
     cli: StockRunner, postgres_migrated: str, tmp_path: Path
 ) -> None:
-    postgres_url = postgres_migrated
     cli.stock("schedule", "add", "tick", "--job", "alerts", "--every", "1s")
-    parsed = sa.make_url(postgres_url)
+    parsed = sa.make_url(postgres_migrated)
     proxy = Proxy((parsed.host or "127.0.0.1", parsed.port or 5432))
     via_proxy = parsed.set(port=proxy.port).render_as_string(hide_password=False)
     health_port = free_port()
@@ -111,7 +110,7 @@ def test_daemon_survives_a_database_outage(
     count = "SELECT count(*) FROM job_run WHERE job = 'tick' AND status = 'ok'"
 
     def runs() -> int:
-        engine = sa.create_engine(postgres_url)
+        engine = sa.create_engine(postgres_migrated)
         with engine.connect() as conn:
             value = int(conn.execute(sa.text(count)).scalar_one())
         engine.dispose()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, StockRunner, shared_data
+from tests.conftest import ROOT, StockRunner, run_process, shared_data
 from tests.reliability.charts import chart_body
 from tests.reliability.daemon_memory_probe import resident_kb
 from tests.replay import ReplayServer, Reply
@@ -43,22 +43,12 @@ def test_daemon_memory_after_10000_runs_is_within_10_percent_of_after_100(
         added = cli.stock("schedule", "add", name, *kind, "--every", "1h")
         assert added.exit_code == 0, added.output
     env = {**os.environ, "STOCK_DATABASE_URL": migrated}
-    probe = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.reliability.daemon_memory_probe",
-            JOB_CYCLE,
-            str(DAEMON_RUNS),
-            "100",
-            str(DAEMON_RUNS),
-        ],
+    probe_args = [JOB_CYCLE, str(DAEMON_RUNS), "100", str(DAEMON_RUNS)]
+    probe = run_process(
+        [sys.executable, "-m", "tests.reliability.daemon_memory_probe", *probe_args],
         env=env,
         cwd=ROOT,
-        capture_output=True,
-        text=True,
         timeout=600,
-        check=False,
     )
     assert probe.returncode == 0, probe.stderr[-2000:]
     found = json.loads(probe.stdout.strip().splitlines()[-1])

@@ -1,10 +1,11 @@
-"""Shared result vocabulary: the statuses of fetches, imports and job runs."""
+"""Shared result vocabulary: the statuses of fetches, imports and job runs, and what loading
+one symbol did."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
 
 class Status(StrEnum):
@@ -17,31 +18,33 @@ class Status(StrEnum):
     RUNNING = "running"
 
 
-class LoadOutcome(Protocol):
-    """What loading one symbol's bars did, whether fetched or imported."""
+@dataclass
+class LoadResult:
+    """What loading one symbol's bars did, whether fetched or imported.
+
+    `error` is {"type", "message"} when it failed. Subclasses add their own fields (a
+    fetch's re-base, an import's file); the JSON of each is its fields in order.
+    """
+
+    symbol: str | None
+    provider: str | None
+    status: Status
+    new: int = 0
+    updated: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+    error: dict[str, str] | None = None
 
     @property
-    def symbol(self) -> str | None: ...
+    def failed(self) -> bool:
+        return self.status == Status.FAILED
+
     @property
-    def provider(self) -> str | None: ...
-    @property
-    def status(self) -> Status: ...
-    @property
-    def new(self) -> int: ...
-    @property
-    def updated(self) -> int: ...
-    @property
-    def rejected(self) -> int: ...
-    @property
-    def warnings(self) -> int: ...
-    @property
-    def first_date(self) -> dt.date | None: ...
-    @property
-    def last_date(self) -> dt.date | None: ...
-    @property
-    def error(self) -> dict[str, str] | None: ...
-    @property
-    def notes(self) -> list[str]: ...
+    def notes(self) -> list[str]:
+        """What a person should know besides the counts."""
+        return [f"{self.warnings} warnings"] if self.warnings else []
 
 
 def overall(failed: int, total: int) -> Status:

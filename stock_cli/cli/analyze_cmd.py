@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 import typer
 
 from stock_cli import output
-from stock_cli.cli.common import JsonOption
-from stock_cli.cli.session import read
+from stock_cli.cli.common import EndOption, JsonOption, StartOption
 from stock_cli.cli.view import Col, show
+from stock_cli.db.calls import read
 
 AdjustOption = Annotated[str, typer.Option("--adjust", help="adjusted (default) or none.")]
 ProvisionalOption = Annotated[
@@ -35,12 +34,8 @@ def analyze(
         int | None,
         typer.Option("--last", "-n", help="Print the indicator table of the last N bars."),
     ] = None,
-    start: Annotated[
-        dt.datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First date used.")
-    ] = None,
-    end: Annotated[
-        dt.datetime | None, typer.Option("--end", formats=["%Y-%m-%d"], help="Last date used.")
-    ] = None,
+    start: StartOption = None,
+    end: EndOption = None,
     adjust: AdjustOption = "adjusted",
     risk_free: Annotated[
         float | None,

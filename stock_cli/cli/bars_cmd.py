@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
 
 from stock_cli import output
-from stock_cli.cli.common import JsonOption
-from stock_cli.cli.session import read
+from stock_cli.cli.common import EndOption, JsonOption, StartOption
 from stock_cli.cli.view import Col, identity_columns, number, show
+from stock_cli.db.calls import read
 
 SYMBOL_COLUMNS = [
     *identity_columns(),
@@ -26,12 +25,8 @@ CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows on stdout
 
 def bars(
     symbol: Annotated[str, typer.Argument(help="Symbol, e.g. AAPL or 600519.SS.")],
-    start: Annotated[
-        dt.datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First date.")
-    ] = None,
-    end: Annotated[
-        dt.datetime | None, typer.Option("--end", formats=["%Y-%m-%d"], help="Last date.")
-    ] = None,
+    start: StartOption = None,
+    end: EndOption = None,
     last: Annotated[int | None, typer.Option("--last", "-n", help="Only the last N bars.")] = None,
     adjust: Annotated[str, typer.Option("--adjust", help="none (raw) or adjusted.")] = "none",
     json_output: JsonOption = False,

@@ -9,8 +9,8 @@ import typer
 
 from stock_cli import output
 from stock_cli.cli.common import JsonOption, new_app
-from stock_cli.cli.session import read, write
 from stock_cli.cli.view import Col, show
+from stock_cli.db.calls import read, write
 
 
 # Long only in its option declarations: Typer reads the options from the signature.

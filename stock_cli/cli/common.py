@@ -8,6 +8,7 @@ unless -v was given. Only this package knows about exit codes.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import traceback
 from typing import Annotated, Any
@@ -20,6 +21,12 @@ from stock_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, StockError
 from stock_cli.options import options
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+StartOption = Annotated[
+    dt.datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First date.")
+]
+EndOption = Annotated[
+    dt.datetime | None, typer.Option("--end", formats=["%Y-%m-%d"], help="Last date.")
+]
 
 
 class StockCommand(TyperCommand):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
 
 from stock_cli import output
-from stock_cli.cli.common import JsonOption
-from stock_cli.cli.session import read
+from stock_cli.cli.common import EndOption, JsonOption, StartOption
+from stock_cli.db.calls import read
 from stock_cli.market.providers import PROVIDERS
 
 
@@ -20,13 +19,8 @@ def fetch(
     list_name: Annotated[
         str | None, typer.Option("--list", "-l", help="Fetch this watchlist.")
     ] = None,
-    start: Annotated[
-        dt.datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First date.")
-    ] = None,
-    end: Annotated[
-        dt.datetime | None,
-        typer.Option("--end", formats=["%Y-%m-%d"], help="Last date (default: today)."),
-    ] = None,
+    start: StartOption = None,
+    end: EndOption = None,
     full: Annotated[
         bool, typer.Option("--full", help="Re-download all history, not only what is new.")
     ] = False,

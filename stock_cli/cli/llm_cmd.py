@@ -8,8 +8,8 @@ import typer
 
 from stock_cli import output
 from stock_cli.cli.common import JsonOption, new_app
-from stock_cli.cli.session import read, write
 from stock_cli.cli.view import Col, show
+from stock_cli.db.calls import read, write
 from stock_cli.llm.kinds import PLATFORM_KINDS
 
 app = new_app(

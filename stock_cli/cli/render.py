@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 from stock_cli.cli.view import Col, number, show
 from stock_cli.errors import PartialFailure, StockError
-from stock_cli.results import LoadOutcome
+from stock_cli.results import LoadResult
 
 
 def fetch_summary(
-    results: Sequence[LoadOutcome], *, title: str = "Fetch summary", first: str = "Symbol"
+    results: Sequence[LoadResult], *, title: str = "Fetch summary", first: str = "Symbol"
 ) -> None:
     columns = [
         Col("symbol", first, style="bold"),
@@ -25,7 +25,7 @@ def fetch_summary(
     show(results, columns, title=title)
 
 
-def _status(result: LoadOutcome) -> str:
+def _status(result: LoadResult) -> str:
     if result.error:
         return f"failed ({result.error['type']}): {result.error['message']}"
     return ", ".join(["ok", *result.notes])

@@ -8,8 +8,8 @@ import typer
 
 from stock_cli import output
 from stock_cli.cli.common import JsonOption, new_app
-from stock_cli.cli.session import read, write
 from stock_cli.cli.view import Col, identity_columns, number, show
+from stock_cli.db.calls import read, write
 
 WATCHLIST_COLUMNS = [
     *identity_columns(),

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from stock_cli.db.calls import read
 from stock_cli.errors import StockError
 from stock_cli.llm.base import ToolSpec
 from stock_cli.output import to_jsonable
@@ -63,19 +64,17 @@ def get_bars(
         end: last date, YYYY-MM-DD (optional)
         limit: at most this many of the latest bars in the range (capped at 90)
     """
-    from stock_cli.db.engine import session_scope
     from stock_cli.market.bars import load_bars
     from stock_cli.market.symbols import normalise_symbol
 
     capped = max(1, min(int(limit), MAX_BARS))
-    with session_scope() as session:
-        result = load_bars(
-            session,
-            symbol=normalise_symbol(symbol),
-            start=_date(start),
-            end=_date(end),
-            last=capped,
-        )
+    result = read(
+        load_bars,
+        symbol=normalise_symbol(symbol),
+        start=_date(start),
+        end=_date(end),
+        last=capped,
+    )
     # "provisional" only where it is true: a bar of a session still open. Leaving the
     # flag off final bars keeps 90 bars within the result cap.
     bars = [{k: v for k, v in asdict(b).items() if k != "provisional" or v} for b in result.bars]
@@ -117,11 +116,9 @@ def analyze(
         indicators: TA-Lib indicators, e.g. "sma:50,rsi:14,macd:12:26:9"
     """
     from stock_cli.analysis.service import analyze_symbols
-    from stock_cli.db.engine import session_scope
     from stock_cli.market.symbols import normalise_symbol
 
-    with session_scope() as session:
-        result = analyze_symbols(session, symbols=[normalise_symbol(symbol)], spec=indicators)[0]
+    result = read(analyze_symbols, symbols=[normalise_symbol(symbol)], spec=indicators)[0]
     return {
         "symbol": result.symbol,
         "last_date": result.last_date,
@@ -143,16 +140,14 @@ def screen(
         watchlist: screen this watchlist instead
     """
     from stock_cli.analysis.service import screen_symbols
-    from stock_cli.db.engine import session_scope
     from stock_cli.market.watchlists import resolve_symbols
 
-    with session_scope() as session:
-        chosen = (
-            resolve_symbols(session, symbols=symbols or [], list_name=watchlist)
-            if symbols or watchlist
-            else None
-        )
-        result = screen_symbols(session, expression=expression, symbols=chosen)
+    chosen = (
+        read(resolve_symbols, symbols=symbols or [], list_name=watchlist)
+        if symbols or watchlist
+        else None
+    )
+    result = read(screen_symbols, expression=expression, symbols=chosen)
     return {
         "expression": expression,
         "evaluated": result.evaluated,
@@ -171,17 +166,15 @@ def compare(symbols: list[str], start: str, end: str | None = None) -> dict[str,
     import numpy as np
 
     from stock_cli.analysis.series import load_series
-    from stock_cli.db.engine import session_scope
     from stock_cli.market.symbols import normalise_symbols
 
-    with session_scope() as session:
-        loaded = load_series(
-            session,
-            symbols=normalise_symbols(symbols),
-            start=_date(start),
-            end=_date(end),
-            columns={"close"},
-        )
+    loaded = read(
+        load_series,
+        symbols=normalise_symbols(symbols),
+        start=_date(start),
+        end=_date(end),
+        columns={"close"},
+    )
     rows = []
     for symbol, series in loaded.items():
         close = series.columns["close"]

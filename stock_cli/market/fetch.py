@@ -38,44 +38,28 @@ from stock_cli.market.store import BarSet, store_bar_sets
 from stock_cli.market.symbols import market_of
 from stock_cli.market.validate import validate_bars
 from stock_cli.processes import died_here, this_host
-from stock_cli.results import Status, overall
+from stock_cli.results import LoadResult, Status, overall
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class SymbolResult:
-    """What happened to one symbol; `error` is {"type", "message"} when it failed."""
+class SymbolResult(LoadResult):
+    """What fetching one symbol did."""
 
-    symbol: str
-    provider: str | None
-    status: Status
-    new: int = 0
-    updated: int = 0
-    rejected: int = 0
-    warnings: int = 0
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    error: dict[str, str] | None = None
+    symbol: str  # always known when fetching
     rebased: bool = False
     rebase_reason: str | None = None  # "split" | "dividend" | "overlap_changed"
     provisional: int = 0  # bars stored as provisional (their session had not closed)
 
     @property
-    def failed(self) -> bool:
-        return self.status == Status.FAILED
-
-    @property
     def notes(self) -> list[str]:
-        """What a person should know besides the counts."""
         notes = []
         if self.rebased:
             notes.append(f"re-based ({self.rebase_reason}): whole history replaced")
         if self.provisional:
             notes.append("last bar provisional (session open)")
-        if self.warnings:
-            notes.append(f"{self.warnings} warnings")
-        return notes
+        return notes + super().notes
 
 
 @dataclass

@@ -25,7 +25,7 @@ from stock_cli.market.providers.base import Action, RawBar, number, optional_num
 from stock_cli.market.store import BarSet, store_bar_sets
 from stock_cli.market.symbols import _EXCHANGE_SUFFIXES, normalise_symbol
 from stock_cli.market.validate import Rejection, validate_bars
-from stock_cli.results import Status
+from stock_cli.results import LoadResult, Status
 
 log = logging.getLogger(__name__)
 
@@ -45,26 +45,13 @@ class ParsedFile:
 
 
 @dataclass
-class ImportResult:
+class _FromFile:
     file: str
-    symbol: str | None
-    provider: str | None
-    status: Status
-    new: int = 0
-    updated: int = 0
-    rejected: int = 0
-    warnings: int = 0
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    error: dict[str, str] | None = None
 
-    @property
-    def failed(self) -> bool:
-        return self.status == Status.FAILED
 
-    @property
-    def notes(self) -> list[str]:
-        return [f"{self.warnings} warnings"] if self.warnings else []
+@dataclass
+class ImportResult(LoadResult, _FromFile):
+    """What importing one file did (its fields: the file, then LoadResult's)."""
 
 
 def symbol_from_filename(path: Path) -> str:

@@ -22,39 +22,30 @@ def _truth(text: str, values: dict[str, np.ndarray]) -> str:
     return "".join("T" if v else "F" for v in parse_expression(text).evaluate(values))
 
 
-COMPARISONS_LOGIC_AND_ARITHMETIC = _values(
-    close=[10, 11, 12, 9], sma_2=[np.nan, 10.5, 11.5, 10.5], volume=[1, 2, 3, 8]
-)
+SERIES = {
+    "mixed": _values(close=[10, 11, 12, 9], sma_2=[np.nan, 10.5, 11.5, 10.5], volume=[1, 2, 3, 8]),
+    "crossing": _values(close=[1, 3, 2, 4], sma_2=[2, 2, 2.5, 3]),
+}
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("series", "text", "expected"),
     [
-        ("close > sma_2 and not volume > 2 * 3", "FTTF"),
-        ("close >= 11 or volume == 8", "FTTT"),
-        ("(close - sma_2) / sma_2 * 100 > 4", "FTTF"),
-        ("-close < -10.5", "FTTF"),
+        # comparisons, logic and arithmetic
+        ("mixed", "close > sma_2 and not volume > 2 * 3", "FTTF"),
+        ("mixed", "close >= 11 or volume == 8", "FTTT"),
+        ("mixed", "(close - sma_2) / sma_2 * 100 > 4", "FTTF"),
+        ("mixed", "-close < -10.5", "FTTF"),
+        # crosses, prev and pct_change
+        ("crossing", "cross_above(close, sma_2)", "FTFT"),
+        ("crossing", "cross_below(close, sma_2)", "FFTF"),
+        ("crossing", "prev(close, 1) > close", "FFTF"),
+        ("crossing", "pct_change_1d > 50", "FTFT"),
+        ("crossing", "abs(close - 3) <= 1 and max(close, 2) == close", "FTTT"),
     ],
 )
-def test_comparisons_logic_and_arithmetic(text: str, expected: str) -> None:
-    assert _truth(text, COMPARISONS_LOGIC_AND_ARITHMETIC) == expected
-
-
-CROSSES_PREV_AND_PCT_CHANGE = _values(close=[1, 3, 2, 4], sma_2=[2, 2, 2.5, 3])
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("cross_above(close, sma_2)", "FTFT"),
-        ("cross_below(close, sma_2)", "FFTF"),
-        ("prev(close, 1) > close", "FFTF"),
-        ("pct_change_1d > 50", "FTFT"),
-        ("abs(close - 3) <= 1 and max(close, 2) == close", "FTTT"),
-    ],
-)
-def test_crosses_prev_and_pct_change(text: str, expected: str) -> None:
-    assert _truth(text, CROSSES_PREV_AND_PCT_CHANGE) == expected
+def test_evaluation(series: str, text: str, expected: str) -> None:
+    assert _truth(text, SERIES[series]) == expected
 
 
 def test_nan_compares_false() -> None:

@@ -1,8 +1,9 @@
-"""Run one service function in a database session: the commands' only way in.
+"""Run one service function in its own database session: how interfaces call services.
 
-`read(list_alerts)` and `write(remove_alert, name=name)` keep each command to its options,
-one service call and its rendering; the session (and its write lock) lives no longer than
-the call.
+`read(list_alerts)` and `write(remove_alert, name=name)` keep a command (or a chat tool, or
+an API route) to its inputs, one service call and its rendering; the session (and its write
+lock) lives no longer than the call. The engine is imported on the first call, so importing
+this module stays cheap for `stock --help`.
 """
 
 from __future__ import annotations

@@ -200,6 +200,37 @@ def list_indicators() -> list[FunctionInfo]:
     return [function_info(name) for name in function_names()]
 
 
+@dataclass(frozen=True)
+class IndicatorDoc:
+    """An indicator as documented to people, scripts and models."""
+
+    name: str  # as written in --indicators and expressions (lower case)
+    group: str
+    description: str
+    inputs: list[str]
+    parameters: dict[str, Any]  # the defaults
+    outputs: list[str]  # the column names it adds with its default parameters
+
+    @property
+    def parameter_text(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.parameters.items())
+
+
+def describe_indicators() -> list[IndicatorDoc]:
+    """Every TA-Lib function usable in an indicator spec or an expression."""
+    return [
+        IndicatorDoc(
+            name=i.name.lower(),
+            group=i.group,
+            description=i.display_name,
+            inputs=list(i.inputs),
+            parameters=i.defaults,
+            outputs=[n for _, n in make_spec(i.name).outputs()],
+        )
+        for i in list_indicators()
+    ]
+
+
 def make_spec(function: str, values: list[float] | None = None) -> IndicatorSpec:
     """A spec from positional parameter values (in the order of `_named_params`)."""
     info = function_info(function)

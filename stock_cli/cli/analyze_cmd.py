@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from stock_cli import output
-from stock_cli.cli.common import EndOption, JsonOption, StartOption
+from stock_cli.cli.common import EndOption, JsonOption, ListOption, StartOption
 from stock_cli.cli.view import Col, show
 from stock_cli.db.calls import read
 
@@ -93,9 +93,7 @@ def screen(
     symbols: Annotated[
         list[str] | None, typer.Argument(help="Symbols (default: every stored symbol).")
     ] = None,
-    list_name: Annotated[
-        str | None, typer.Option("--list", "-l", help="Screen this watchlist.")
-    ] = None,
+    list_name: ListOption = None,
     adjust: AdjustOption = "adjusted",
     json_output: JsonOption = False,
     include_provisional: ProvisionalOption = False,
@@ -139,29 +137,13 @@ def indicators(json_output: JsonOption = False) -> None:
 
     Example: stock indicators --json | jq '.[] | select(.group == "Momentum Indicators") | .name'
     """
-    from stock_cli.analysis.indicators import list_indicators, make_spec
+    from stock_cli.analysis.indicators import describe_indicators
 
-    infos = list_indicators()
-    docs: list[dict[str, Any]] = [
-        {
-            "name": i.name.lower(),
-            "group": i.group,
-            "description": i.display_name,
-            "inputs": list(i.inputs),
-            "parameters": i.defaults,
-            "outputs": [n for _, n in make_spec(i.name).outputs()],
-        }
-        for i in infos
-    ]
     columns = [
         Col("name", "Name", style="bold"),
         Col("group", "Group"),
         Col("description", "Description"),
-        Col(
-            "parameters",
-            "Parameters (defaults)",
-            value=lambda d: ", ".join(f"{k}={v}" for k, v in d["parameters"].items()),
-        ),
-        Col("outputs", "Outputs", value=lambda d: ", ".join(d["outputs"])),
+        Col("parameters", "Parameters (defaults)", value=lambda d: d.parameter_text),
+        Col("outputs", "Outputs", value=lambda d: ", ".join(d.outputs)),
     ]
-    show(docs, columns, json_output=json_output)
+    show(describe_indicators(), columns, json_output=json_output)

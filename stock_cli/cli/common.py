@@ -21,6 +21,9 @@ from stock_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, StockError
 from stock_cli.options import options
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+ListOption = Annotated[
+    str | None, typer.Option("--list", "-l", help="Take the symbols of this watchlist.")
+]
 StartOption = Annotated[
     dt.datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First date.")
 ]

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from stock_cli import output
-from stock_cli.cli.common import EndOption, JsonOption, StartOption
+from stock_cli.cli.common import EndOption, JsonOption, ListOption, StartOption
 from stock_cli.db.calls import read
 from stock_cli.market.providers import PROVIDERS
 
@@ -16,9 +16,7 @@ def fetch(
     symbols: Annotated[
         list[str] | None, typer.Argument(help="Symbols (default: the watchlist).")
     ] = None,
-    list_name: Annotated[
-        str | None, typer.Option("--list", "-l", help="Fetch this watchlist.")
-    ] = None,
+    list_name: ListOption = None,
     start: StartOption = None,
     end: EndOption = None,
     full: Annotated[

@@ -8,7 +8,7 @@ import typer
 
 from stock_cli import output
 from stock_cli.cli.common import JsonOption, new_app
-from stock_cli.cli.view import Col, show
+from stock_cli.cli.view import Col, announce, show
 from stock_cli.db.calls import read, write
 from stock_cli.llm.kinds import PLATFORM_KINDS
 
@@ -72,13 +72,11 @@ def add(
         options=parse_options(option or []),
         default=default,
     )
-    if json_output:
-        output.print_json(platform)
-        return
-    output.message(
-        f"Added {platform.name} ({platform.kind}, {platform.model})"
-        + (", the default" if platform.is_default else "")
-        + "."
+    default_note = ", the default" if platform.is_default else ""
+    announce(
+        platform,
+        f"Added {platform.name} ({platform.kind}, {platform.model}){default_note}.",
+        json_output=json_output,
     )
 
 

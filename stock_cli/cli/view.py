@@ -61,3 +61,19 @@ def show(
         return
     headers = [output.Column(c.header, justify=c.justify, style=c.style) for c in columns]
     output.print_table(headers, cells, title=title)
+
+
+def announce(
+    document: Any, *messages: str, json_output: bool = False, warnings: Sequence[str] = ()
+) -> None:
+    """What a change did: its JSON document for scripts, or sentences for people on stderr
+    (empty ones are left out, so a command can pass "" for a case that did not happen)."""
+    if json_output:
+        output.print_json(document)
+        return
+    for message in messages:
+        if message:
+            output.message(message)
+    for warning in warnings:
+        if warning:
+            output.warn(warning)

@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from stock_cli import output
 from stock_cli.cli.common import JsonOption, new_app
-from stock_cli.cli.view import Col, identity_columns, number, show
+from stock_cli.cli.view import Col, announce, identity_columns, number, show
 from stock_cli.db.calls import read, write
 
 WATCHLIST_COLUMNS = [
@@ -40,19 +39,16 @@ def add(
 
     result = write(watch_symbols, symbols=normalise_symbols(symbols), name=list_name)
     change, created = result.change, result.created_schedules
-    if json_output:
-        output.print_json(
-            {"watchlist": change.watchlist, "added": change.changed, "unchanged": change.unchanged}
-        )
-        return
-    if change.changed:
-        output.message(f"Added {', '.join(change.changed)} to watchlist {change.watchlist}.")
-    if change.unchanged:
-        output.message(f"Already on {change.watchlist}: {', '.join(change.unchanged)}.")
-    if created:
-        output.message(
-            f"Created the default schedules {', '.join(created)} (see `stock schedule ls`)."
-        )
+    on = change.watchlist
+    announce(
+        {"watchlist": on, "added": change.changed, "unchanged": change.unchanged},
+        f"Added {', '.join(change.changed)} to watchlist {on}." if change.changed else "",
+        f"Already on {on}: {', '.join(change.unchanged)}." if change.unchanged else "",
+        f"Created the default schedules {', '.join(created)} (see `stock schedule ls`)."
+        if created
+        else "",
+        json_output=json_output,
+    )
 
 
 @app.command("rm")
@@ -69,19 +65,13 @@ def remove(
 
     canonical = normalise_symbols(symbols)
     change = write(remove_from_watchlist, symbols=canonical, name=list_name)
-    if json_output:
-        output.print_json(
-            {
-                "watchlist": change.watchlist,
-                "removed": change.changed,
-                "not_on_list": change.unchanged,
-            }
-        )
-        return
-    if change.changed:
-        output.message(f"Removed {', '.join(change.changed)} from watchlist {change.watchlist}.")
-    if change.unchanged:
-        output.warn(f"not on {change.watchlist}: {', '.join(change.unchanged)}")
+    on = change.watchlist
+    announce(
+        {"watchlist": on, "removed": change.changed, "not_on_list": change.unchanged},
+        f"Removed {', '.join(change.changed)} from watchlist {on}." if change.changed else "",
+        warnings=[f"not on {on}: {', '.join(change.unchanged)}" if change.unchanged else ""],
+        json_output=json_output,
+    )
 
 
 @app.command("ls")
@@ -138,7 +128,8 @@ def drop(
     from stock_cli.market.watchlists import delete_watchlist
 
     members = write(delete_watchlist, name=name)
-    if json_output:
-        output.print_json({"deleted": name, "members": members})
-        return
-    output.message(f"Deleted watchlist {name} ({members} symbols).")
+    announce(
+        {"deleted": name, "members": members},
+        f"Deleted watchlist {name} ({members} symbols).",
+        json_output=json_output,
+    )

@@ -181,6 +181,10 @@ class CoreSettings(BaseSettings):
         gt=0,
         description="seconds between the daemon's heartbeats in the database",
     )
+    backup_passphrase: SecretStr | None = Field(
+        default=None,
+        description="passphrase of encrypted backups (stock db backup --encrypt, restore)",
+    )
     daemon_heartbeat_timeout: float = Field(
         default=120.0,
         gt=0,

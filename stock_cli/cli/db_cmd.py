@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from stock_cli import output
 from stock_cli.cli.common import JsonOption, new_app
-from stock_cli.cli.view import Col, show
+from stock_cli.cli.view import Col, announce, number, show
+from stock_cli.errors import UsageError
 
-app = new_app("Database schema: upgrade, downgrade, current revision, history.")
+app = new_app("The database: schema (upgrade, downgrade, current, history), backup, restore, copy.")
 
 Revision = Annotated[str, typer.Argument(help="Target revision (an id, head, base, +1, -1).")]
 
@@ -94,3 +96,116 @@ def history(json_output: JsonOption = False) -> None:
         ),
     ]
     show(revisions, columns, json_output=json_output, document={"revisions": revisions})
+
+
+TABLE_COLUMNS = [
+    Col("table", "Table"),
+    number("rows", "Rows"),
+    Col("same", "Checksums", value=lambda t: "equal" if t.same else "DIFFERENT"),
+    Col("target_sha256", "SHA-256", value=lambda t: t.target_sha256[:16]),
+]
+
+
+@app.command("copy")
+def copy(
+    to: Annotated[str, typer.Option("--to", help="URL of the target database.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite a target that holds data.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Copy every table into another database (SQLite ↔ PostgreSQL), all or nothing.
+
+    The target is migrated to the same revision and filled in one transaction; counts and
+    checksums of every table are compared before it commits.
+
+    Example: stock db copy --to postgresql+psycopg://me@db/stock
+    """
+    from stock_cli.cli.progress import progress_bar
+    from stock_cli.db.copy import copy_database
+    from stock_cli.db.tables import all_tables
+
+    with progress_bar(len(all_tables()), label="copying", enabled=not json_output) as advance:
+        report = copy_database(
+            target_url=to, replace=replace, on_table=lambda name, rows: advance(name)
+        )
+    title = f"{report.source} → {report.target}: {report.rows:,} rows in {report.seconds} s"
+    show(report.tables, TABLE_COLUMNS, json_output=json_output, document=report, title=title)
+
+
+FileArg = Annotated[Path, typer.Argument(help="Backup file.")]
+
+
+@app.command("backup")
+def backup(
+    file: FileArg,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check FILE (manifest, checksums); change nothing.")
+    ] = False,
+    encrypt: Annotated[
+        bool, typer.Option("--encrypt", help="Encrypt with STOCK_BACKUP_PASSPHRASE.")
+    ] = False,
+    no_compress: Annotated[bool, typer.Option("--no-compress", help="Do not gzip.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Back the database up into FILE while it stays in use (or check a backup).
+
+    Example: stock db backup ~/backups/stock-$(date +%F).tar.gz --encrypt
+    """
+    from stock_cli.db.backup import backup_database, verify_backup
+
+    passphrase = _passphrase()
+    if verify:
+        manifest = verify_backup(path=file, passphrase=passphrase)
+        announce(
+            manifest,
+            f"{file}: ok — {manifest.kind} backup of revision {manifest.schema_revision}, "
+            f"{manifest.rows:,} rows, made {manifest.created_at}",
+            json_output=json_output,
+        )
+        return
+    if encrypt and passphrase is None:
+        raise UsageError("STOCK_BACKUP_PASSPHRASE is not set: it is the encryption passphrase")
+    report = backup_database(
+        path=file, compress=not no_compress, passphrase=passphrase if encrypt else None
+    )
+    announce(
+        report,
+        f"{report.database} → {file}: {report.rows:,} rows, {report.bytes:,} bytes"
+        + (", encrypted" if report.encrypted else ""),
+        json_output=json_output,
+    )
+
+
+@app.command("restore")
+def restore(
+    file: FileArg,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite a database that holds data.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Restore a backup into the configured database, all or nothing.
+
+    Example: stock --db sqlite:///restored.db db restore stock-20261130.tar.gz
+    """
+    from stock_cli.cli.progress import progress_bar
+    from stock_cli.db.backup import restore_database
+    from stock_cli.db.tables import all_tables
+
+    with progress_bar(len(all_tables()), label="restoring", enabled=not json_output) as advance:
+        report = restore_database(
+            path=file,
+            passphrase=_passphrase(),
+            replace=replace,
+            on_table=lambda name, rows: advance(name),
+        )
+    title = f"{file} → {report.database}: {report.rows:,} rows"
+    show(report.tables, TABLE_COLUMNS, json_output=json_output, document=report, title=title)
+
+
+def _passphrase() -> str | None:
+    from stock_cli.config import get_settings
+
+    secret = get_settings().backup_passphrase
+    return secret.get_secret_value() if secret else None

@@ -23,13 +23,18 @@ def import_(
 
     Example: stock import ~/data/AAPL.csv 0700.HK_daily.csv
     """
+    from stock_cli.cli.progress import progress_bar
     from stock_cli.cli.render import fetch_summary, raise_for_failures
     from stock_cli.market.importer import import_files
 
-    results = import_files(paths=files, symbol=symbol, fmt=fmt)
-    if json_output:
-        for result in results:
-            output.print_ndjson(result)
-    else:
+    with progress_bar(len(files), label="importing", enabled=not json_output) as advance:
+
+        def on_result(result):  # type: ignore[no-untyped-def]
+            advance(f"{result.symbol} {result.status}")
+            if json_output:
+                output.print_ndjson(result)
+
+        results = import_files(paths=files, symbol=symbol, fmt=fmt, on_result=on_result)
+    if not json_output:
         fetch_summary(results, title="Import summary")
     raise_for_failures(sum(r.failed for r in results), len(results), noun="files")

@@ -15,14 +15,17 @@ import csv
 import datetime as dt
 import io
 import logging
+import math
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from stock_cli.db.engine import session_scope
 from stock_cli.errors import StockError, UsageError
+from stock_cli.market.columns import BarColumns, in_range, increasing, validate_columns
 from stock_cli.market.providers.base import Action, RawBar, number, optional_number
-from stock_cli.market.store import BarSet, store_bar_sets
+from stock_cli.market.store import store_columns
 from stock_cli.market.symbols import _EXCHANGE_SUFFIXES, normalise_symbol
 from stock_cli.market.validate import Rejection, validate_bars
 from stock_cli.results import LoadResult, Status
@@ -42,6 +45,7 @@ class ParsedFile:
     bars: list[RawBar]
     actions: list[Action] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    lines: dict[dt.date, int] = field(default_factory=dict)  # first line of each date
 
 
 @dataclass
@@ -67,16 +71,90 @@ def symbol_from_filename(path: Path) -> str:
     return normalise_symbol(candidate)
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Where a file keeps each field."""
+
+    format: str
+    index: dict[str, int]
+    date: int
+    adj: int | None
+
+    @property
+    def has_actions(self) -> bool:
+        return "dividends" in self.index or "stock splits" in self.index
+
+
+@dataclass
+class History:
+    """A file's valid bars as columns, its corporate actions, and what was left out."""
+
+    symbol: str
+    format: str
+    columns: BarColumns
+    actions: list[Action]
+    rejected: list[Rejection]
+    warnings: list[Rejection]
+
+
 def parse_csv(text: str, *, symbol: str, fmt: str = "auto") -> ParsedFile:
-    """Parse a CSV history; raises UsageError when the columns are not a known format."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    """Parse a CSV history row by row; raises UsageError when the columns are not a known
+    format. The reference for `read_history`'s columnar path (tests compare the two)."""
+    header, rows = _read_rows(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    return _parse_rows(_layout(header, rows, fmt), _non_blank(rows), symbol)
+
+
+def read_history(path: Path, *, symbol: str, fmt: str = "auto") -> History:
+    """A CSV history, validated. A well-formed file (one row a date, oldest or newest
+    first, every cell a number) is read as columns; any other falls back to the row by row
+    parser, which words a reason for every row it leaves out."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        header, rows = _read_rows(handle)
+    layout = _layout(header, rows, fmt)
+    fast = _read_columns(layout, rows, symbol)
+    if fast is not None:
+        return fast
+    parsed = _parse_rows(layout, _non_blank(rows), symbol)
+    checked = validate_bars(parsed.bars)
+    lines = parsed.lines
+    return History(
+        symbol,
+        parsed.format,
+        BarColumns.from_bars(checked.bars),
+        parsed.actions,
+        [
+            *parsed.rejected,
+            *(
+                Rejection(r.date, f"line {lines[r.date]}: {r.reason}" if r.date else r.reason)
+                for r in checked.rejected
+            ),
+        ],
+        checked.warnings,
+    )
+
+
+def _read_rows(handle: Iterable[str]) -> tuple[list[str], list[list[str]]]:
+    reader = csv.reader(handle)
     try:
         header = next(reader)
-        rows = [row for row in reader if row and any(cell.strip() for cell in row)]
+        rows = list(reader)
     except StopIteration:
         raise UsageError("the file is empty") from None
     except csv.Error as exc:
         raise UsageError(f"malformed CSV near line {reader.line_num}: {exc}") from None
+    return header, rows
+
+
+def _non_blank(rows: list[list[str]]) -> list[tuple[int, list[str]]]:
+    """Rows with something in them, with their line numbers (the header is line 1)."""
+    return [
+        (line, row)
+        for line, row in enumerate(rows, start=2)
+        if row and any(cell.strip() for cell in row)
+    ]
+
+
+def _layout(header: list[str], rows: list[list[str]], fmt: str) -> _Layout:
     names = [h.strip().lower().replace("_", " ") for h in header]
     detected = _detect(names, rows) if fmt == "auto" else fmt
     if detected not in ("yahoo", "stockstats"):
@@ -89,11 +167,56 @@ def parse_csv(text: str, *, symbol: str, fmt: str = "auto") -> ParsedFile:
             f"not a {detected} CSV: missing column(s) {', '.join(missing or ['date'])} "
             f"(header: {','.join(header)[:120]})"
         )
-    adj_col = index.get("adj close", index.get("adjclose"))
-    parsed = ParsedFile(symbol=symbol, format=detected, bars=[])
-    for line_no, row in enumerate(rows, start=2):
+    return _Layout(detected, index, date_col, index.get("adj close", index.get("adjclose")))
+
+
+def _read_columns(layout: _Layout, rows: list[list[str]], symbol: str) -> History | None:
+    """The columnar path: None when the file needs the row by row one."""
+    width = len(layout.index)
+    if layout.format != "yahoo" or layout.has_actions or not rows:
+        return None
+    if not all(rows) or set(map(len, rows)) != {width}:
+        return None  # blank lines or ragged rows
+    columns = list(zip(*rows, strict=True))
+    if set(map(len, columns[layout.date])) != {10}:
+        return None  # not plain YYYY-MM-DD dates
+    try:
+        dates = list(map(dt.date.fromisoformat, columns[layout.date]))
+        o, h, low, c, v = (list(map(float, columns[layout.index[n]])) for n in _OHLCV)
+    except ValueError:
+        return None
+    adj = _numbers(columns[layout.adj]) if layout.adj is not None else [math.nan] * len(dates)
+    lines: Sequence[int] = range(2, len(rows) + 2)
+    if not increasing(dates):
+        dates.reverse()  # yfinance dumps are newest first
+        if not increasing(dates):
+            return None
+        for column in (o, h, low, c, v, adj):
+            column.reverse()
+        lines = range(len(rows) + 1, 1, -1)
+    if not in_range(dates):
+        return None
+    checked = validate_columns(dates, (o, h, low, c), v, adj, lines=lines)
+    return History(symbol, "yahoo", checked.columns, [], checked.rejected, checked.warnings)
+
+
+_OHLCV = ("open", "high", "low", "close", "volume")
+
+
+def _numbers(cells: Sequence[str]) -> list[float]:
+    """Floats, NaN for a cell that is not a number (an empty adjusted close)."""
+    try:
+        return list(map(float, cells))
+    except ValueError:
+        return [number(cell) for cell in cells]
+
+
+def _parse_rows(layout: _Layout, rows: list[tuple[int, list[str]]], symbol: str) -> ParsedFile:
+    index, date_col, adj_col = layout.index, layout.date, layout.adj
+    parsed = ParsedFile(symbol=symbol, format=layout.format, bars=[])
+    for line_no, row in rows:
         day = _date(
-            row[date_col] if date_col < len(row) else "", stockstats=detected == "stockstats"
+            row[date_col] if date_col < len(row) else "", stockstats=layout.format == "stockstats"
         )
         if day is None:
             parsed.rejected.append(
@@ -106,6 +229,7 @@ def parse_csv(text: str, *, symbol: str, fmt: str = "auto") -> ParsedFile:
             return row[i] if i < len(row) else ""
 
         adj = optional_number(row[adj_col]) if adj_col is not None and adj_col < len(row) else None
+        parsed.lines.setdefault(day, line_no)
         parsed.bars.append(
             RawBar(
                 date=day,
@@ -129,8 +253,10 @@ def parse_csv(text: str, *, symbol: str, fmt: str = "auto") -> ParsedFile:
 
 
 def _detect(names: list[str], rows: list[list[str]]) -> str:
-    if "date" in names and rows:
-        first = rows[0][names.index("date")].strip()
+    if "date" in names:
+        column = names.index("date")
+        filled = (row for row in rows if any(cell.strip() for cell in row))
+        first = next((row[column].strip() for row in filled if len(row) > column), "")
         if re.fullmatch(r"\d{8}(\.0*)?", first):
             return "stockstats"
     return "yahoo"
@@ -151,7 +277,11 @@ def _date(text: str, *, stockstats: bool) -> dt.date | None:
 
 
 def import_files(
-    *, paths: list[Path], symbol: str | None = None, fmt: str = "auto"
+    *,
+    paths: list[Path],
+    symbol: str | None = None,
+    fmt: str = "auto",
+    on_result: Callable[[ImportResult], None] | None = None,
 ) -> list[ImportResult]:
     """Import each file in its own transaction; a bad file is reported, never half-stored."""
     if fmt not in FORMATS:
@@ -161,20 +291,35 @@ def import_files(
             "{symbol} names one instrument: give one file with it",
             fields={"symbol": "a symbol"},
         )
-    return [_import_one(path, symbol=symbol, fmt=fmt) for path in paths]
+    results = []
+    for path in paths:
+        result = _import_one(path, symbol=symbol, fmt=fmt)
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results
+
+
+SHOWN_REJECTIONS = 5  # a file's first rejected rows are shown; -v lists them all
+
+
+def _report_problems(name: str, history: History) -> None:
+    for i, problem in enumerate(history.rejected):
+        level = logging.WARNING if i < SHOWN_REJECTIONS else logging.INFO
+        log.log(level, "%s: %s", name, problem.reason)
+    if len(history.rejected) > SHOWN_REJECTIONS:
+        more = len(history.rejected) - SHOWN_REJECTIONS
+        log.warning("%s: %d more rejected rows (-v lists them)", name, more)
+    for warning in history.warnings:
+        log.info("%s: %s: %s", name, warning.date, warning.reason)
 
 
 def _import_one(path: Path, *, symbol: str | None, fmt: str) -> ImportResult:
     name = str(path)
+    canonical: str | None = None
     try:
         canonical = normalise_symbol(symbol) if symbol else symbol_from_filename(path)
-    except StockError as exc:
-        return ImportResult(
-            name, None, None, Status.FAILED, error={"type": exc.type, "message": exc.message}
-        )
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-        parsed = parse_csv(text, symbol=canonical, fmt=fmt)
+        history = read_history(path, symbol=canonical, fmt=fmt)
     except (OSError, UnicodeDecodeError) as exc:
         message = f"cannot read {name}: {exc.strerror if isinstance(exc, OSError) else exc}"
         return ImportResult(
@@ -184,34 +329,26 @@ def _import_one(path: Path, *, symbol: str | None, fmt: str) -> ImportResult:
         return ImportResult(
             name, canonical, None, Status.FAILED, error={"type": exc.type, "message": exc.message}
         )
-    checked = validate_bars(parsed.bars)
-    for problem in [*parsed.rejected, *checked.rejected, *checked.warnings]:
-        log.info("%s (%s): %s: %s", name, canonical, problem.date, problem.reason)
-    rejected = len(parsed.rejected) + len(checked.rejected)
-    if not checked.bars:
+    _report_problems(name, history)
+    rejected = len(history.rejected)
+    if not history.columns:
         message = f"no valid bars in {name}" + (f" ({rejected} rejected)" if rejected else "")
+        error = {"type": "no_data", "message": message}
         return ImportResult(
-            name,
-            canonical,
-            PROVIDER,
-            Status.FAILED,
-            rejected=rejected,
-            error={"type": "no_data", "message": message},
+            name, canonical, PROVIDER, Status.FAILED, rejected=rejected, error=error
         )
     try:
         with session_scope(write=True) as session:
-            stats = store_bar_sets(
+            stats = store_columns(
                 session,
-                bar_sets=[BarSet(canonical, PROVIDER, checked.bars, parsed.actions)],
-            )[0]
+                symbol=history.symbol,
+                provider=PROVIDER,
+                columns=history.columns,
+                actions=history.actions,
+            )
     except StockError as exc:
-        return ImportResult(
-            name,
-            canonical,
-            PROVIDER,
-            Status.FAILED,
-            error={"type": exc.type, "message": exc.message},
-        )
+        error = {"type": exc.type, "message": exc.message}
+        return ImportResult(name, canonical, PROVIDER, Status.FAILED, error=error)
     return ImportResult(
         file=name,
         symbol=canonical,
@@ -220,7 +357,7 @@ def _import_one(path: Path, *, symbol: str | None, fmt: str) -> ImportResult:
         new=stats.new,
         updated=stats.updated,
         rejected=rejected,
-        warnings=len(checked.warnings),
+        warnings=len(history.warnings),
         first_date=stats.first_date,
         last_date=stats.last_date,
     )

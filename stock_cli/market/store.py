@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,13 +22,24 @@ from sqlmodel import Session
 
 from stock_cli.db.models import CorporateAction, Instrument, utcnow
 from stock_cli.db.rows import dialect_insert
+from stock_cli.market.columns import BarColumns
 from stock_cli.market.providers.base import Action, InstrumentInfo, RawBar
 from stock_cli.market.symbols import market_of
 
-_BAR_COLUMNS = (
-    "instrument_id, date, open, high, low, close, volume, adj_close, provisional, provider, "
-    "fetched_at"
-)
+BAR_COLUMNS = (
+    "instrument_id",
+    "date",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "adj_close",
+    "provisional",
+    "provider",
+    "fetched_at",
+)  # the order of every bulk write (PG_COPY_TYPES follows it)
+_BAR_COLUMNS = ", ".join(BAR_COLUMNS)
 _SQLITE_UPSERT = (
     f"INSERT INTO price_bar ({_BAR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (instrument_id, date) DO UPDATE SET open = excluded.open, "
@@ -109,7 +121,11 @@ def store_bar_sets(
             if (bar_set.replace)
             else 0
         )
-        actions = _store_actions(conn, instrument_id, bar_set, fetched_at) if bar_set.actions else 0
+        actions = (
+            _store_actions(conn, instrument_id, bar_set.provider, bar_set.actions, fetched_at)
+            if bar_set.actions
+            else 0
+        )
         stats.append(
             StoreStats(
                 symbol=bar_set.symbol,
@@ -126,6 +142,48 @@ def store_bar_sets(
     return stats
 
 
+def store_columns(
+    session: Session,
+    *,
+    symbol: str,
+    provider: str,
+    columns: BarColumns,
+    actions: Sequence[Action] = (),
+    fetched_at: dt.datetime | None = None,
+) -> StoreStats:
+    """`store_bar_sets` for one symbol's bars held as columns (the import path)."""
+    fetched_at = fetched_at or utcnow()
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    instrument_id = ensure_instruments(conn, infos={symbol: None})[symbol]
+    if postgres:
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:ns, :id)"),
+            {"ns": _ADVISORY_NAMESPACE, "id": instrument_id},
+        )
+    known: dict[Any, tuple[Any, ...]] = {}
+    if columns.dates:
+        window: dict[int, tuple[dt.date, dt.date] | None] = {
+            instrument_id: (columns.dates[0], columns.dates[-1])
+        }
+        known = _stored_in(conn, window, postgres=postgres).get(instrument_id, {})
+    plan = _WritePlan(postgres, fetched_at if postgres else _sqlite_timestamp(fetched_at))
+    new, updated = plan.diff_columns(instrument_id, provider, columns, known)
+    plan.write(conn)
+    stored_actions = (
+        _store_actions(conn, instrument_id, provider, actions, fetched_at) if actions else 0
+    )
+    return StoreStats(
+        symbol=symbol,
+        new=new,
+        updated=updated,
+        unchanged=len(columns) - new - updated,
+        first_date=columns.dates[0] if columns.dates else None,
+        last_date=columns.dates[-1] if columns.dates else None,
+        actions=stored_actions,
+    )
+
+
 @dataclass
 class _WritePlan:
     """The rows to write (new or changed) and, on PostgreSQL, the dates to delete first."""
@@ -139,30 +197,68 @@ class _WritePlan:
         self, instrument_id: int, bar_set: BarSet, known: dict[Any, tuple[Any, ...]]
     ) -> tuple[int, int]:
         """Queue the bars that differ from the stored ones; (new, updated) counts."""
+        bars = bar_set.bars
+        keys = [b.date if self.postgres else b.date.isoformat() for b in bars]
+        values = [
+            (b.open, b.high, b.low, b.close, b.volume, b.adj_close, b.provisional) for b in bars
+        ]
+        return self._queue(instrument_id, bar_set.provider, keys, values, known)
+
+    def diff_columns(
+        self,
+        instrument_id: int,
+        provider: str,
+        columns: BarColumns,
+        known: dict[Any, tuple[Any, ...]],
+    ) -> tuple[int, int]:
+        """`diff` for bars held as columns (an import): no object a bar is built."""
+        c = columns
+        keys: list[Any] = c.dates if self.postgres else list(map(dt.date.isoformat, c.dates))
+        final = itertools.repeat(False)
+        if not known:  # nothing stored in the range: every bar is new, zipped in C
+            ids, tail = itertools.repeat(instrument_id), (itertools.repeat(provider),)
+            rows = zip(
+                ids,
+                keys,
+                c.open,
+                c.high,
+                c.low,
+                c.close,
+                c.volume,
+                c.adj_close,
+                final,
+                *tail,
+                itertools.repeat(self.stamp),
+            )
+            self.rows.extend(rows)
+            return len(keys), 0
+        values = list(
+            zip(c.open, c.high, c.low, c.close, c.volume, c.adj_close, final, strict=False)
+        )
+        return self._queue(instrument_id, provider, keys, values, known)
+
+    def _queue(
+        self,
+        instrument_id: int,
+        provider: str,
+        keys: list[Any],
+        values: list[tuple[Any, ...]],
+        known: dict[Any, tuple[Any, ...]],
+    ) -> tuple[int, int]:
         new = updated = 0
         # Locals: this loop runs once a bar (a million times for a big import).
-        postgres, rows, provider, stamp = self.postgres, self.rows, bar_set.provider, self.stamp
-        changed = self.changed.setdefault(instrument_id, []) if postgres else []
-        for bar in bar_set.bars:
-            key: Any = bar.date if postgres else bar.date.isoformat()
-            values = (
-                bar.open,
-                bar.high,
-                bar.low,
-                bar.close,
-                bar.volume,
-                bar.adj_close,
-                bar.provisional,
-            )
+        rows, stamp = self.rows, self.stamp
+        changed = self.changed.setdefault(instrument_id, []) if self.postgres else []
+        for key, value in zip(keys, values, strict=True):
             old = known.get(key) if known else None
-            if old == values:
+            if old == value:
                 continue
             if old is None:
                 new += 1
             else:
                 updated += 1
-                changed.append(bar.date)
-            rows.append((instrument_id, key, *values, provider, stamp))
+                changed.append(key)
+            rows.append((instrument_id, key, *value, provider, stamp))
         return new, updated
 
     def write(self, conn: sa.Connection) -> None:
@@ -257,16 +353,33 @@ def _existing_bars(
 ) -> dict[int, dict[Any, tuple[Any, ...]]]:
     """Stored bars in the incoming date range (the whole history for a replacement)."""
     with_bars = [s for s in bar_sets if s.bars and not s.replace]
-    replaced = sorted({ids[s.symbol] for s in bar_sets if s.replace})
-    driver = conn.connection.driver_connection
-    cursor = driver.cursor()  # type: ignore[union-attr]
+    window: dict[int, tuple[dt.date, dt.date] | None] = {}
+    if with_bars:
+        first = min(s.bars[0].date for s in with_bars)
+        last = max(s.bars[-1].date for s in with_bars)
+        window = {ids[s.symbol]: (first, last) for s in with_bars}
+    window.update({ids[s.symbol]: None for s in bar_sets if s.replace})
+    return _stored_in(conn, window, postgres=postgres)
+
+
+def _stored_in(
+    conn: sa.Connection,
+    window: dict[int, tuple[dt.date, dt.date] | None],
+    *,
+    postgres: bool,
+) -> dict[int, dict[Any, tuple[Any, ...]]]:
+    """The stored bars of each instrument between its dates (None: all of them), keyed by
+    date (an ISO string on SQLite)."""
+    ranged: dict[tuple[dt.date, dt.date], list[int]] = {}
+    for instrument_id, dates in window.items():
+        if dates is not None:
+            ranged.setdefault(dates, []).append(instrument_id)
     existing: dict[int, dict[Any, tuple[Any, ...]]] = {}
-    try:
-        if with_bars:
-            first = min(s.bars[0].date for s in with_bars)
-            last = max(s.bars[-1].date for s in with_bars)
-            wanted = sorted({ids[s.symbol] for s in with_bars})
-            for chunk in _chunks(wanted):
+    mark = "%s" if postgres else "?"
+    driver = conn.connection.driver_connection
+    with contextlib.closing(driver.cursor()) as cursor:  # type: ignore[union-attr]
+        for (first, last), wanted in ranged.items():
+            for chunk in _chunks(sorted(wanted)):
                 if postgres:
                     cursor.execute(
                         _EXISTING + "FROM price_bar "
@@ -281,14 +394,11 @@ def _existing_bars(
                         (*chunk, first.isoformat(), last.isoformat()),
                     )
                 _collect(cursor.fetchall(), existing)
-        for instrument_id in replaced:
-            mark = "%s" if postgres else "?"
+        for instrument_id in sorted(i for i, dates in window.items() if dates is None):
             cursor.execute(
                 _EXISTING + f"FROM price_bar WHERE instrument_id = {mark}", (instrument_id,)
             )
             _collect(cursor.fetchall(), existing)
-    finally:
-        cursor.close()
     return existing
 
 
@@ -332,7 +442,11 @@ def _write_postgres(
 
 
 def _store_actions(
-    conn: sa.Connection, instrument_id: int, bar_set: BarSet, fetched_at: dt.datetime
+    conn: sa.Connection,
+    instrument_id: int,
+    provider: str,
+    actions: Sequence[Action],
+    fetched_at: dt.datetime,
 ) -> int:
     table = CorporateAction.__table__  # type: ignore[attr-defined]
     insert = dialect_insert(conn, table)
@@ -344,10 +458,10 @@ def _store_actions(
             "value": a.value,
             "numerator": a.numerator,
             "denominator": a.denominator,
-            "provider": bar_set.provider,
+            "provider": provider,
             "fetched_at": fetched_at,
         }
-        for a in bar_set.actions
+        for a in actions
     ]
     statement = insert.on_conflict_do_update(
         index_elements=["instrument_id", "date", "kind"],

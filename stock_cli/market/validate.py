@@ -39,7 +39,7 @@ def validate_bars(bars: list[RawBar], *, today: dt.date | None = None) -> Valida
     rejected: list[Rejection] = []
     warnings: list[Rejection] = []
     for bar in bars:
-        reason = _problem(bar, latest)
+        reason = problem(bar, latest)
         if reason:
             rejected.append(Rejection(bar.date, reason))
             continue
@@ -57,7 +57,8 @@ def validate_bars(bars: list[RawBar], *, today: dt.date | None = None) -> Valida
     )
 
 
-def _problem(bar: RawBar, latest: dt.date) -> str | None:
+def problem(bar: RawBar, latest: dt.date) -> str | None:
+    """Why `bar` cannot be stored, or None when it can."""
     if not isinstance(bar.date, dt.date) or not EARLIEST <= bar.date <= latest:
         return f"date {bar.date} out of range"
     prices = (bar.open, bar.high, bar.low, bar.close)

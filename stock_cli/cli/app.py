@@ -90,6 +90,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], Any]] = {
     "import": _command("import", import_cmd.import_),
     "bars": _command("bars", bars_cmd.bars),
     "symbols": _command("symbols", bars_cmd.symbols),
+    "export": _command("export", bars_cmd.export),
     "analyze": _command("analyze", analyze_cmd.analyze),
     "screen": _command("screen", analyze_cmd.screen),
     "indicators": _command("indicators", analyze_cmd.indicators),

@@ -1,14 +1,15 @@
-"""`stock bars` and `stock symbols`: what is stored."""
+"""`stock bars`, `stock symbols` and `stock export`: what is stored, and getting it out."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from stock_cli import output
-from stock_cli.cli.common import EndOption, JsonOption, StartOption
-from stock_cli.cli.view import Col, identity_columns, number, show
+from stock_cli.cli.common import EndOption, JsonOption, ListOption, StartOption
+from stock_cli.cli.view import Col, announce, identity_columns, number, show
 from stock_cli.db.calls import read
 
 SYMBOL_COLUMNS = [
@@ -87,3 +88,59 @@ def symbols(json_output: JsonOption = False) -> None:
 
     summaries = read(list_instruments)
     show(summaries, SYMBOL_COLUMNS, json_output=json_output)
+
+
+def export(
+    symbols: Annotated[
+        list[str] | None, typer.Argument(help="Symbols (default: every stored symbol).")
+    ] = None,
+    list_name: ListOption = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="csv, jsonl or parquet (default: from the file name)."),
+    ] = None,
+    output_path: Annotated[
+        str, typer.Option("--output", "-o", help="File to write, or - for stdout.")
+    ] = "-",
+    per_symbol: Annotated[
+        Path | None, typer.Option("--per-symbol", help="Write one file a symbol in this folder.")
+    ] = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    adjust: Annotated[str, typer.Option("--adjust", help="none (raw) or adjusted.")] = "none",
+    json_output: JsonOption = False,
+) -> None:
+    """Export stored bars: CSV (what `stock import` reads), JSON Lines or Parquet.
+
+    Example: stock export --list core -o core.parquet --start 2024-01-01
+    """
+    from stock_cli.cli.progress import progress_bar
+    from stock_cli.errors import UsageError
+    from stock_cli.market.export import export_bars
+    from stock_cli.market.symbols import normalise_symbols
+    from stock_cli.market.watchlists import resolve_symbols
+
+    chosen = (
+        read(resolve_symbols, symbols=symbols or [], list_name=list_name)
+        if symbols or list_name
+        else None
+    )
+    target = None if output_path == "-" else Path(output_path)
+    if json_output and target is None and per_symbol is None:
+        raise UsageError("--json needs --output FILE or --per-symbol: stdout carries the bars")
+    kind = fmt or (target.suffix.lstrip(".") if target and target.suffix else "csv")
+    with progress_bar(len(chosen or []), label="exporting", enabled=target is not None) as advance:
+        report = read(
+            export_bars,
+            symbols=normalise_symbols(chosen) if chosen else None,
+            fmt=kind,
+            output=target,
+            per_symbol=per_symbol,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            adjust=adjust,
+            on_symbol=advance,
+        )
+    destination = ", ".join(report.files[:3]) + (" …" if len(report.files) > 3 else "")
+    message = f"Exported {report.bars:,} bars of {report.symbols} symbols to {destination}."
+    announce(report, message, json_output=json_output)

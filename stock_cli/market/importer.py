@@ -101,22 +101,53 @@ def parse_csv(text: str, *, symbol: str, fmt: str = "auto") -> ParsedFile:
     """Parse a CSV history row by row; raises UsageError when the columns are not a known
     format. The reference for `read_history`'s columnar path (tests compare the two)."""
     header, rows = _read_rows(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    return _parse_rows(_layout(header, rows, fmt), _non_blank(rows), symbol)
+    numbered = list(enumerate(rows, start=2))
+    return _parse_rows(_layout(header, rows, fmt), _non_blank(numbered), symbol)
 
 
-def read_history(path: Path, *, symbol: str, fmt: str = "auto") -> History:
-    """A CSV history, validated. A well-formed file (one row a date, oldest or newest
-    first, every cell a number) is read as columns; any other falls back to the row by row
-    parser, which words a reason for every row it leaves out."""
+def read_histories(path: Path, *, symbol: str | None, fmt: str = "auto") -> list[History]:
+    """The validated histories of a CSV file: one, or one a symbol when the file has a
+    Symbol column (what `stock export` writes). `symbol` (else the file name) names the
+    instrument of a file without that column."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         header, rows = _read_rows(handle)
     layout = _layout(header, rows, fmt)
-    fast = _read_columns(layout, rows, symbol)
+    column = layout.index.get("symbol")
+    if column is None:
+        name = symbol or symbol_from_filename(path)
+        return [_history(layout, rows, range(2, len(rows) + 2), name)]
+    groups: dict[str, tuple[list[list[str]], list[int]]] = {}
+    for line, row in enumerate(rows, start=2):
+        if len(row) > column and row[column].strip():
+            group = groups.setdefault(row[column].strip(), ([], []))
+            group[0].append(row)
+            group[1].append(line)
+    if symbol and len(groups) > 1:
+        raise UsageError(
+            f"the file holds {len(groups)} symbols: {{symbol}} names only one",
+            fields={"symbol": "a symbol"},
+        )
+    return [
+        _history(layout, group_rows, lines, symbol or normalise_symbol(cell))
+        for cell, (group_rows, lines) in groups.items()
+    ]
+
+
+def read_history(path: Path, *, symbol: str, fmt: str = "auto") -> History:
+    """The validated history of a one-symbol CSV file (see `read_histories`)."""
+    return read_histories(path, symbol=symbol, fmt=fmt)[0]
+
+
+def _history(layout: _Layout, rows: list[list[str]], lines: Sequence[int], symbol: str) -> History:
+    """A well-formed file (one row a date, oldest or newest first, every cell a number) is
+    read as columns; any other row by row, wording a reason for every row it leaves out."""
+    fast = _read_columns(layout, rows, symbol, lines)
     if fast is not None:
         return fast
-    parsed = _parse_rows(layout, _non_blank(rows), symbol)
+    numbered = [(line, row) for line, row in zip(lines, rows, strict=True)]
+    parsed = _parse_rows(layout, _non_blank(numbered), symbol)
     checked = validate_bars(parsed.bars)
-    lines = parsed.lines
+    at = parsed.lines
     return History(
         symbol,
         parsed.format,
@@ -125,7 +156,7 @@ def read_history(path: Path, *, symbol: str, fmt: str = "auto") -> History:
         [
             *parsed.rejected,
             *(
-                Rejection(r.date, f"line {lines[r.date]}: {r.reason}" if r.date else r.reason)
+                Rejection(r.date, f"line {at[r.date]}: {r.reason}" if r.date else r.reason)
                 for r in checked.rejected
             ),
         ],
@@ -145,13 +176,9 @@ def _read_rows(handle: Iterable[str]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def _non_blank(rows: list[list[str]]) -> list[tuple[int, list[str]]]:
-    """Rows with something in them, with their line numbers (the header is line 1)."""
-    return [
-        (line, row)
-        for line, row in enumerate(rows, start=2)
-        if row and any(cell.strip() for cell in row)
-    ]
+def _non_blank(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """The (line number, row) pairs with something in the row."""
+    return [(line, row) for line, row in rows if row and any(cell.strip() for cell in row)]
 
 
 def _layout(header: list[str], rows: list[list[str]], fmt: str) -> _Layout:
@@ -170,7 +197,9 @@ def _layout(header: list[str], rows: list[list[str]], fmt: str) -> _Layout:
     return _Layout(detected, index, date_col, index.get("adj close", index.get("adjclose")))
 
 
-def _read_columns(layout: _Layout, rows: list[list[str]], symbol: str) -> History | None:
+def _read_columns(
+    layout: _Layout, rows: list[list[str]], symbol: str, lines: Sequence[int]
+) -> History | None:
     """The columnar path: None when the file needs the row by row one."""
     width = len(layout.index)
     if layout.format != "yahoo" or layout.has_actions or not rows:
@@ -186,14 +215,13 @@ def _read_columns(layout: _Layout, rows: list[list[str]], symbol: str) -> Histor
     except ValueError:
         return None
     adj = _numbers(columns[layout.adj]) if layout.adj is not None else [math.nan] * len(dates)
-    lines: Sequence[int] = range(2, len(rows) + 2)
     if not increasing(dates):
         dates.reverse()  # yfinance dumps are newest first
         if not increasing(dates):
             return None
         for column in (o, h, low, c, v, adj):
             column.reverse()
-        lines = range(len(rows) + 1, 1, -1)
+        lines = lines[::-1]
     if not in_range(dates):
         return None
     checked = validate_columns(dates, (o, h, low, c), v, adj, lines=lines)
@@ -293,10 +321,10 @@ def import_files(
         )
     results = []
     for path in paths:
-        result = _import_one(path, symbol=symbol, fmt=fmt)
-        results.append(result)
-        if on_result:
-            on_result(result)
+        for result in _import_file(path, symbol=symbol, fmt=fmt):
+            results.append(result)
+            if on_result:
+                on_result(result)
     return results
 
 
@@ -314,50 +342,62 @@ def _report_problems(name: str, history: History) -> None:
         log.info("%s: %s: %s", name, warning.date, warning.reason)
 
 
-def _import_one(path: Path, *, symbol: str | None, fmt: str) -> ImportResult:
+def _import_file(path: Path, *, symbol: str | None, fmt: str) -> list[ImportResult]:
+    """One file in one transaction: a result for each symbol in it."""
     name = str(path)
     canonical: str | None = None
     try:
         canonical = normalise_symbol(symbol) if symbol else symbol_from_filename(path)
-        history = read_history(path, symbol=canonical, fmt=fmt)
+        histories = read_histories(
+            path, symbol=normalise_symbol(symbol) if symbol else None, fmt=fmt
+        )
     except (OSError, UnicodeDecodeError) as exc:
         message = f"cannot read {name}: {exc.strerror if isinstance(exc, OSError) else exc}"
-        return ImportResult(
-            name, canonical, None, Status.FAILED, error={"type": "io", "message": message}
-        )
+        return [_failed(name, canonical, None, "io", message)]
     except StockError as exc:
-        return ImportResult(
-            name, canonical, None, Status.FAILED, error={"type": exc.type, "message": exc.message}
-        )
-    _report_problems(name, history)
-    rejected = len(history.rejected)
-    if not history.columns:
-        message = f"no valid bars in {name}" + (f" ({rejected} rejected)" if rejected else "")
-        error = {"type": "no_data", "message": message}
-        return ImportResult(
-            name, canonical, PROVIDER, Status.FAILED, rejected=rejected, error=error
-        )
+        return [_failed(name, canonical, None, exc.type, exc.message)]
+    if not histories:
+        return [_failed(name, canonical, PROVIDER, "no_data", f"no bars in {name}")]
+    results: dict[str, ImportResult] = {}
+    for history in histories:
+        _report_problems(name, history)
+        if not history.columns:
+            rejected = len(history.rejected)
+            message = f"no valid bars in {name}" + (f" ({rejected} rejected)" if rejected else "")
+            results[history.symbol] = _failed(name, history.symbol, PROVIDER, "no_data", message)
+            results[history.symbol].rejected = rejected
     try:
         with session_scope(write=True) as session:
-            stats = store_columns(
-                session,
-                symbol=history.symbol,
-                provider=PROVIDER,
-                columns=history.columns,
-                actions=history.actions,
-            )
+            for history in histories:
+                if history.symbol in results:
+                    continue
+                stats = store_columns(
+                    session,
+                    symbol=history.symbol,
+                    provider=PROVIDER,
+                    columns=history.columns,
+                    actions=history.actions,
+                )
+                results[history.symbol] = ImportResult(
+                    file=name,
+                    symbol=history.symbol,
+                    provider=PROVIDER,
+                    status=Status.OK,
+                    new=stats.new,
+                    updated=stats.updated,
+                    rejected=len(history.rejected),
+                    warnings=len(history.warnings),
+                    first_date=stats.first_date,
+                    last_date=stats.last_date,
+                )
     except StockError as exc:
-        error = {"type": exc.type, "message": exc.message}
-        return ImportResult(name, canonical, PROVIDER, Status.FAILED, error=error)
+        return [_failed(name, h.symbol, PROVIDER, exc.type, exc.message) for h in histories]
+    return [results[h.symbol] for h in histories]
+
+
+def _failed(
+    name: str, symbol: str | None, provider: str | None, kind: str, message: str
+) -> ImportResult:
     return ImportResult(
-        file=name,
-        symbol=canonical,
-        provider=PROVIDER,
-        status=Status.OK,
-        new=stats.new,
-        updated=stats.updated,
-        rejected=rejected,
-        warnings=len(history.warnings),
-        first_date=stats.first_date,
-        last_date=stats.last_date,
+        name, symbol, provider, Status.FAILED, error={"type": kind, "message": message}
     )

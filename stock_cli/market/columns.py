@@ -22,9 +22,13 @@ from stock_cli.market.validate import EARLIEST, MAX_PRICE, MAX_VOLUME, Rejection
 
 @dataclass
 class BarColumns:
-    """Valid bars of one symbol, one per date, oldest first."""
+    """Valid bars of one symbol, one per date, oldest first.
 
-    dates: list[dt.date]
+    Dates are kept as YYYY-MM-DD text: what SQLite stores and numpy parses, and cheap to
+    send between processes (a date object costs ten times as much to pickle).
+    """
+
+    days: list[str]
     open: list[float]
     high: list[float]
     low: list[float]
@@ -33,12 +37,23 @@ class BarColumns:
     adj_close: list[float | None]
 
     def __len__(self) -> int:
-        return len(self.dates)
+        return len(self.days)
+
+    @property
+    def first(self) -> dt.date | None:
+        return dt.date.fromisoformat(self.days[0]) if self.days else None
+
+    @property
+    def last(self) -> dt.date | None:
+        return dt.date.fromisoformat(self.days[-1]) if self.days else None
+
+    def dates(self) -> list[dt.date]:
+        return list(map(dt.date.fromisoformat, self.days))
 
     @classmethod
     def from_bars(cls, bars: Sequence[RawBar]) -> BarColumns:
         return cls(
-            dates=[b.date for b in bars],
+            days=[b.date.isoformat() for b in bars],
             open=[b.open for b in bars],
             high=[b.high for b in bars],
             low=[b.low for b in bars],
@@ -71,12 +86,14 @@ def validate_columns(
     volume: list[float],
     adj_close: list[float],
     *,
+    days: list[str],
     lines: Sequence[int] | None = None,
 ) -> ValidatedColumns:
     """Keep the rows whose prices and volume are valid (NaN stands for a missing number).
 
     `dates` must be strictly increasing and in range (`increasing`, `in_range`); `lines`
-    are the rows' line numbers in their file, for the rejection reasons.
+    are the rows' line numbers in their file, for the rejection reasons; `days` the same
+    dates as YYYY-MM-DD text (kept for the store, which writes text to SQLite).
     """
     o, h, low, c = (np.asarray(p, dtype=np.float64) for p in prices)
     v = np.asarray(volume, dtype=np.float64)
@@ -98,7 +115,7 @@ def validate_columns(
         keep = ok.tolist()
         return ValidatedColumns(
             BarColumns(
-                dates=list(itertools.compress(dates, keep)),
+                days=list(itertools.compress(days, keep)),
                 open=o[ok].tolist(),
                 high=h[ok].tolist(),
                 low=low[ok].tolist(),
@@ -109,7 +126,7 @@ def validate_columns(
             rejected,
             warnings,
         )
-    columns = BarColumns(dates, *prices, volume, adj)
+    columns = BarColumns(days, *prices, volume, adj)
     return ValidatedColumns(columns, rejected, warnings)
 
 

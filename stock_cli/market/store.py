@@ -101,14 +101,7 @@ def store_bar_sets(
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
     ids = ensure_instruments(conn, infos={s.symbol: s.info for s in bar_sets})
-    if postgres:
-        conn.execute(
-            sa.text(
-                "SELECT pg_advisory_xact_lock(:ns, i) "
-                "FROM unnest(CAST(:ids AS int[])) AS i ORDER BY i"
-            ),
-            {"ns": _ADVISORY_NAMESPACE, "ids": sorted({ids[s.symbol] for s in bar_sets})},
-        )
+    lock_instruments(conn, [ids[s.symbol] for s in bar_sets])
     existing = _existing_bars(conn, bar_sets, ids, postgres=postgres)
     plan = _WritePlan(postgres, fetched_at if postgres else _sqlite_timestamp(fetched_at))
     stats: list[StoreStats] = []
@@ -156,15 +149,11 @@ def store_columns(
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
     instrument_id = ensure_instruments(conn, infos={symbol: None})[symbol]
-    if postgres:
-        conn.execute(
-            sa.text("SELECT pg_advisory_xact_lock(:ns, :id)"),
-            {"ns": _ADVISORY_NAMESPACE, "id": instrument_id},
-        )
+    lock_instruments(conn, [instrument_id])
     known: dict[Any, tuple[Any, ...]] = {}
-    if columns.dates:
+    if columns.first and columns.last:
         window: dict[int, tuple[dt.date, dt.date] | None] = {
-            instrument_id: (columns.dates[0], columns.dates[-1])
+            instrument_id: (columns.first, columns.last)
         }
         known = _stored_in(conn, window, postgres=postgres).get(instrument_id, {})
     plan = _WritePlan(postgres, fetched_at if postgres else _sqlite_timestamp(fetched_at))
@@ -178,9 +167,23 @@ def store_columns(
         new=new,
         updated=updated,
         unchanged=len(columns) - new - updated,
-        first_date=columns.dates[0] if columns.dates else None,
-        last_date=columns.dates[-1] if columns.dates else None,
+        first_date=columns.first,
+        last_date=columns.last,
         actions=stored_actions,
+    )
+
+
+def lock_instruments(conn: sa.Connection, ids: Sequence[int]) -> None:
+    """PostgreSQL: hold each instrument's advisory lock until the transaction ends, so two
+    writers of one symbol do not race between reading and writing its bars (SQLite's
+    BEGIN IMMEDIATE already serialises writers)."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(
+        sa.text(
+            "SELECT pg_advisory_xact_lock(:ns, i) FROM unnest(CAST(:ids AS int[])) AS i ORDER BY i"
+        ),
+        {"ns": _ADVISORY_NAMESPACE, "ids": sorted(set(ids))},
     )
 
 
@@ -192,6 +195,7 @@ class _WritePlan:
     stamp: Any
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     changed: dict[int, list[Any]] = field(default_factory=dict)
+    blocks: list[bytes] = field(default_factory=list)  # PostgreSQL: encoded COPY rows
 
     def diff(
         self, instrument_id: int, bar_set: BarSet, known: dict[Any, tuple[Any, ...]]
@@ -213,7 +217,10 @@ class _WritePlan:
     ) -> tuple[int, int]:
         """`diff` for bars held as columns (an import): no object a bar is built."""
         c = columns
-        keys: list[Any] = c.dates if self.postgres else list(map(dt.date.isoformat, c.dates))
+        if self.postgres and not known:  # every bar is new: one binary COPY block
+            self.blocks.append(encode_bars(instrument_id, c, provider, self.stamp))
+            return len(c), 0
+        keys: list[Any] = c.dates() if self.postgres else c.days
         final = itertools.repeat(False)
         if not known:  # nothing stored in the range: every bar is new, zipped in C
             ids, tail = itertools.repeat(instrument_id), (itertools.repeat(provider),)
@@ -262,9 +269,11 @@ class _WritePlan:
         return new, updated
 
     def write(self, conn: sa.Connection) -> None:
+        driver = conn.connection.driver_connection
+        if self.blocks:
+            _copy_blocks(driver, self.blocks)
         if not self.rows:
             return
-        driver = conn.connection.driver_connection
         if self.postgres:
             _write_postgres(driver, self.rows, self.changed)
         else:
@@ -439,6 +448,82 @@ def _write_postgres(
             copy.set_types(PG_COPY_TYPES)
             for row in rows:
                 copy.write_row(row)
+
+
+# PostgreSQL's binary COPY format (the signature, then rows of length-prefixed big-endian
+# fields, then -1): a block of bars encoded by numpy in one pass instead of a Python call
+# a bar. Dates count days, timestamps microseconds, from 2000-01-01.
+_PG_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
+_PG_TRAILER = b"\xff\xff"
+_PG_EPOCH_DAYS = 10957  # 2000-01-01 counted from numpy's 1970-01-01
+
+
+def encode_bars(
+    instrument_id: int, columns: BarColumns, provider: str, fetched_at: dt.datetime
+) -> bytes:
+    """Rows of `columns` in PostgreSQL's binary COPY format, in BAR_COLUMNS order."""
+    import numpy as np
+
+    c = columns
+    days = np.array(c.days, dtype="datetime64[D]").astype(np.int64) - _PG_EPOCH_DAYS
+    adj = np.array([np.nan if a is None else a for a in c.adj_close], dtype=np.float64)
+    with_adj = ~np.isnan(adj)
+    name = provider.encode()
+    stamp = int(
+        (fetched_at - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) / dt.timedelta(microseconds=1)
+    )
+    prices = {
+        k: np.asarray(getattr(c, k), dtype=np.float64)
+        for k in ("open", "high", "low", "close", "volume")
+    }
+    parts = []
+    for mask, has_adj in ((with_adj, True), (~with_adj, False)):
+        n = int(mask.sum())
+        if not n:
+            continue
+        fields: list[tuple[str, str]] = [
+            ("count", ">i2"),
+            ("l_id", ">i4"),
+            ("id", ">i4"),
+            ("l_date", ">i4"),
+            ("date", ">i4"),
+        ]
+        for k in ("open", "high", "low", "close", "volume"):
+            fields += [(f"l_{k}", ">i4"), (k, ">f8")]
+        fields += [("l_adj", ">i4")] + ([("adj", ">f8")] if has_adj else [])
+        fields += [
+            ("l_prov", ">i4"),
+            ("prov", "u1"),
+            ("l_name", ">i4"),
+            ("name", f"S{len(name)}"),
+            ("l_stamp", ">i4"),
+            ("stamp", ">i8"),
+        ]
+        block = np.empty(n, dtype=np.dtype(fields))
+        block["count"] = len(BAR_COLUMNS)
+        block["l_id"], block["id"] = 4, instrument_id
+        block["l_date"], block["date"] = 4, days[mask]
+        for k in ("open", "high", "low", "close", "volume"):
+            block[f"l_{k}"], block[k] = 8, prices[k][mask]
+        block["l_adj"] = 8 if has_adj else -1
+        if has_adj:
+            block["adj"] = adj[mask]
+        block["l_prov"], block["prov"] = 1, 0
+        block["l_name"], block["name"] = len(name), name
+        block["l_stamp"], block["stamp"] = 8, stamp
+        parts.append(block.tobytes())
+    return b"".join(parts)
+
+
+def _copy_blocks(driver: Any, blocks: list[bytes]) -> None:
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY price_bar ({_BAR_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.write(_PG_SIGNATURE)
+        for block in blocks:
+            copy.write(block)
+        copy.write(_PG_TRAILER)
 
 
 def _store_actions(

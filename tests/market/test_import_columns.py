@@ -9,8 +9,12 @@ every import ran before the columnar path existed.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import multiprocessing
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +24,7 @@ from stock_cli.market import importer
 from stock_cli.market.columns import BarColumns
 from stock_cli.market.importer import parse_csv, read_history
 from stock_cli.market.validate import validate_bars
-from tests.conftest import StockRunner, history_files
+from tests.conftest import StockRunner, db_rows, history_files
 
 HEADER = "Date,Open,High,Low,Close,Adj Close,Volume"
 
@@ -37,7 +41,7 @@ def _reference(path: Path) -> tuple[list[tuple[object, ...]], int, int]:
 
 def _rows(columns: BarColumns) -> list[tuple[object, ...]]:
     c = columns
-    rows = zip(c.dates, c.open, c.high, c.low, c.close, c.volume, c.adj_close, strict=True)
+    rows = zip(c.days, c.open, c.high, c.low, c.close, c.volume, c.adj_close, strict=True)
     # NaN never reaches the store; repr keeps -0.0 and 1e-300 apart from 0.0
     return [tuple(repr(x) if isinstance(x, float) else x for x in row) for row in rows]
 
@@ -68,7 +72,7 @@ def test_a_plain_yahoo_file_takes_the_columnar_path(
 
     monkeypatch.setattr(importer, "_parse_rows", row_by_row)
     history = read_history(path, symbol="T")
-    assert history.columns.dates == [dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
+    assert history.columns.days == ["2024-01-02", "2024-01-03"]
     assert history.columns.adj_close == [10.4, None]
     assert [r.reason.split(":")[0] for r in history.rejected] == ["line 4"]
     assert len(history.warnings) == 1
@@ -78,7 +82,7 @@ def test_newest_first_files_are_read_oldest_first(tmp_path: Path) -> None:
     path = tmp_path / "T.csv"
     path.write_text(f"{HEADER}\n2024-01-03,2,2,2,2,2,1\n2024-01-02,1,1,1,1,1,1\n")
     history = read_history(path, symbol="T")
-    assert history.columns.dates == [dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
+    assert history.columns.days == ["2024-01-02", "2024-01-03"]
     assert history.columns.close == [1.0, 2.0]
     _same_as_reference(path)
 
@@ -139,7 +143,35 @@ def test_nan_never_reaches_the_columns() -> None:
         ([1.0, math.nan], [1.0, 1.0], [1.0, 1.0], [1.0, 1.0]),
         [1.0, 1.0],
         [math.nan, 1.0],
+        days=[day.isoformat(), (day + dt.timedelta(1)).isoformat()],
     )
-    assert checked.columns.dates == [day]
+    assert checked.columns.days == [day.isoformat()]
     assert checked.columns.adj_close == [None]
     assert [r.reason for r in checked.rejected] == ["price is missing or not a finite number"]
+
+
+def test_a_big_import_reads_ahead_in_a_second_process_with_the_same_results(
+    cli: StockRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [str(p) for p in history_files()[:4]]
+    runs = {}
+    for name, threshold in (("one process", importer.PARALLEL_BYTES), ("two", 0)):
+        monkeypatch.setattr(importer, "PARALLEL_BYTES", threshold)
+        url = f"sqlite:///{tmp_path / name}.db"
+        os.environ["STOCK_DATABASE_URL"] = url
+        seen: list[int] = []
+        real = importer._read_ahead
+
+        def watched(*args: Any, real: Any = real, seen: list[int] = seen, **kwargs: Any) -> Any:
+            for read in real(*args, **kwargs):
+                seen.append(len(multiprocessing.active_children()))
+                yield read
+
+        monkeypatch.setattr(importer, "_read_ahead", watched)
+        result = cli.stock("import", *files, "--json")
+        assert result.exit_code == 0, result.stderr
+        bars = db_rows(url, "SELECT * FROM price_bar ORDER BY instrument_id, date")
+        runs[name] = ([json.loads(x) for x in result.stdout.splitlines()], bars, max(seen))
+    assert runs["one process"][2] == 0 and runs["two"][2] >= 1  # a reader process ran
+    assert runs["two"][0] == runs["one process"][0]
+    assert [r[:9] for r in runs["two"][1]] == [r[:9] for r in runs["one process"][1]]

@@ -10,7 +10,7 @@ STOCK := $(BIN)/stock
 DEMO_DATA ?= $(if $(wildcard ../shared/data/bars),../shared/data/bars,)
 SOURCES := stock_cli tests migrations benchmarks
 
-.PHONY: install demo test lint format bench clean db-upgrade reliability
+.PHONY: install demo demo-show test lint format bench clean db-upgrade reliability
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -35,6 +35,10 @@ demo: install
 		echo "providers unreachable: importing the CSV histories in $(DEMO_DATA) instead"; \
 		$(STOCK) import $(DEMO_DATA)/*.csv; \
 	else echo "providers unreachable and no DEMO_DATA to import: nothing fetched"; fi
+	@if $(STOCK) bars AAPL --last 1 >/dev/null 2>&1; then $(MAKE) --no-print-directory demo-show; \
+	else echo "No prices stored, so nothing to show: run make demo again online, or with DEMO_DATA=<a folder of Yahoo CSV files>."; fi
+
+demo-show:
 	@echo "== what is stored =="
 	$(STOCK) symbols
 	$(STOCK) bars AAPL --last 5

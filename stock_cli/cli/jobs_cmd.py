@@ -80,11 +80,13 @@ def schedule_add(
         str | None, typer.Option("--after", help="Run after this schedule succeeds.")
     ] = None,
     output_target: Annotated[
-        str | None, typer.Option("--output", help="report: file (.json/.md) or webhook URL.")
+        str | None,
+        typer.Option("--output", help="report: file (.json/.md) or webhook URL; backup: a folder."),
     ] = None,
     retention_days: Annotated[
         int | None, typer.Option("--retention-days", help="prune: days to keep.")
     ] = None,
+    keep: Annotated[int | None, typer.Option("--keep", help="backup: files to keep.")] = None,
 ) -> None:
     """Add (or replace) a schedule.
 
@@ -93,9 +95,8 @@ def schedule_add(
     """
     from stock_cli.jobs.schedules import add_schedule
 
-    options = {
-        k: v for k, v in {"output": output_target, "retention_days": retention_days}.items() if v
-    }
+    chosen = {"output": output_target, "retention_days": retention_days, "keep": keep}
+    options = {k: v for k, v in chosen.items() if v}
     write(
         add_schedule,
         name=name,

@@ -291,3 +291,29 @@ class PruneJob:
                 conn.exec_driver_sql("VACUUM")
             conn.exec_driver_sql("ANALYZE")
         return JobOutcome(rows=deleted, detail=f"deleted {deleted} rows older than {days} days")
+
+
+class BackupJob:
+    """Back the database up into a folder (default: the data folder's `backups`), encrypted
+    when STOCK_BACKUP_PASSPHRASE is set, keeping the newest `keep` files (default 7)."""
+
+    name = "backup"
+    KEEP = 7
+
+    def run(self, *, schedule: Schedule, run_id: int) -> JobOutcome:
+        from stock_cli.config import get_settings
+        from stock_cli.db.backup import backup_database, backup_name, prune_backups
+
+        settings = get_settings()
+        options = json.loads(schedule.options or "{}")
+        folder = Path(options.get("output") or settings.resolved_data_dir() / "backups")
+        keep = int(options.get("keep") or self.KEEP)
+        secret = settings.backup_passphrase
+        passphrase = secret.get_secret_value() if secret else None
+        path = folder.expanduser() / backup_name(encrypted=passphrase is not None)
+        report = backup_database(path=path, passphrase=passphrase)
+        gone = prune_backups(path.parent, keep=keep)
+        return JobOutcome(
+            rows=report.rows,
+            detail=f"{path} ({report.bytes:,} bytes); {len(gone)} older removed, {keep} kept",
+        )

@@ -15,4 +15,5 @@ JOB_KINDS: Registry[type[JobKind]] = Registry(
     Entry("alerts", "evaluate the alerts, deliver what fired", "stock_cli.jobs.kinds:AlertsJob"),
     Entry("report", "write or post a watchlist report", "stock_cli.jobs.kinds:ReportJob"),
     Entry("prune", "delete old runs and chat logs, VACUUM", "stock_cli.jobs.kinds:PruneJob"),
+    Entry("backup", "back the database up, keep the newest N", "stock_cli.jobs.kinds:BackupJob"),
 )

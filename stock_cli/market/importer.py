@@ -371,20 +371,29 @@ def _read_ahead(paths: list[Path], *, symbol: str | None, fmt: str) -> Iterator[
         return
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     # spawn, not fork: the child must not inherit this process's database connections
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        queued: deque[Future[_Read]] = deque()
-        waiting = iter(paths)
-        for path in itertools.islice(waiting, READ_AHEAD):
-            queued.append(pool.submit(_read_file, path, symbol, fmt))
-        while queued:
-            done = queued.popleft().result()
-            following = next(waiting, None)
-            if following is not None:
-                queued.append(pool.submit(_read_file, following, symbol, fmt))
-            yield done
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            queued: deque[Future[_Read]] = deque()
+            waiting = iter(paths)
+            for path in itertools.islice(waiting, READ_AHEAD):
+                queued.append(pool.submit(_read_file, path, symbol, fmt))
+            while queued:
+                read = queued.popleft().result()
+                following = next(waiting, None)
+                if following is not None:
+                    queued.append(pool.submit(_read_file, following, symbol, fmt))
+                done += 1
+                yield read
+    except BrokenProcessPool:
+        # The reader could not start (a calling script without a __main__ guard, no
+        # semaphores in a sandbox…): read the rest here, only slower.
+        log.info("reading the remaining files in this process", exc_info=True)
+        yield from (_read_file(path, symbol, fmt) for path in paths[done:])
 
 
 def _size(paths: list[Path]) -> int:

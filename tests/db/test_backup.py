@@ -177,3 +177,24 @@ def test_a_backup_taken_during_an_import_holds_whole_symbols(
         partial += 0 < len(counts) < 200
     assert len(backups) >= 2
     assert partial >= 1, "no backup was taken while the import ran"
+
+
+def test_the_backup_job_keeps_the_newest_files(
+    cli: StockRunner, sqlite_url: str, tmp_path: Path
+) -> None:
+    populate(cli, sqlite_url, tmp_path, bars=1)
+    folder = tmp_path / "nightly"
+    added = cli.stock(
+        "schedule", "add", "nightly", "--job", "backup", "--every", "1d",
+        "--output", str(folder), "--keep", "2",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.stderr
+    for day in ("2026-11-27", "2026-11-28", "2026-11-29"):
+        os.environ["STOCK_NOW"] = f"{day}T23:00:00Z"
+        ran = cli.stock("schedule", "run", "nightly", "--json")
+        assert ran.exit_code == 0, ran.stderr
+        assert json.loads(ran.stdout)["runs"][0]["status"] == "ok"
+    kept = sorted(p.name for p in folder.iterdir())
+    assert kept == ["stock-20261128T230000Z.tar.gz", "stock-20261129T230000Z.tar.gz"]
+    del os.environ["STOCK_NOW"]
+    assert cli.stock("db", "backup", "--verify", str(folder / kept[-1])).exit_code == 0

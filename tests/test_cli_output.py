@@ -17,7 +17,9 @@ def test_version(cli: StockRunner) -> None:
 
     result = cli.stock("--version")
     assert result.exit_code == 0
-    assert result.stdout.strip() == f"stock-cli {__version__}"
+    from stock_cli.db.engine import HEAD_REVISION
+
+    assert result.stdout.strip() == f"stock-cli {__version__} (schema {HEAD_REVISION})"
 
 
 def test_usage_error_is_exit_2(cli: StockRunner) -> None:

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from stock_cli import __version__
 from stock_cli.cli import (
     analyze_cmd,
     bars_cmd,
@@ -48,7 +47,9 @@ def _typer() -> typer.Typer:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"stock-cli {__version__}")
+        from stock_cli.cli import version_line
+
+        typer.echo(version_line())
         raise typer.Exit()
 
 

@@ -166,9 +166,16 @@ def backup(
         return
     if encrypt and passphrase is None:
         raise UsageError("STOCK_BACKUP_PASSPHRASE is not set: it is the encryption passphrase")
-    report = backup_database(
-        path=file, compress=not no_compress, passphrase=passphrase if encrypt else None
-    )
+    from stock_cli.cli.progress import progress_bar
+    from stock_cli.db.tables import all_tables
+
+    with progress_bar(len(all_tables()), label="backing up", enabled=not json_output) as step:
+        report = backup_database(
+            path=file,
+            compress=not no_compress,
+            passphrase=passphrase if encrypt else None,
+            on_table=lambda name, rows: step(name),
+        )
     announce(
         report,
         f"{report.database} → {file}: {report.rows:,} rows, {report.bytes:,} bytes"

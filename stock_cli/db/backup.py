@@ -100,6 +100,7 @@ def backup_database(
     url: str | None = None,
     compress: bool = True,
     passphrase: str | None = None,
+    on_table: OnTable | None = None,
 ) -> BackupReport:
     """Write a consistent backup of the configured (or `url`) database to `path`."""
     engine = get_engine(url)
@@ -107,9 +108,9 @@ def backup_database(
         staging = Path(tmp)
         database = sqlite_path(engine.url.render_as_string(hide_password=False))
         if database is not None:
-            manifest = _stage_sqlite(database, staging)
+            manifest = _stage_sqlite(database, staging, on_table)
         else:
-            manifest = _stage_portable(engine, staging)
+            manifest = _stage_portable(engine, staging, on_table)
         plain = staging / "backup.tar"
         _write_archive(plain, staging, manifest, compress=compress)
         _publish(plain, path, passphrase)
@@ -139,7 +140,7 @@ def _manifest(kind: str, backend: str, revision: str, sums: dict[str, TableSum])
     )
 
 
-def _stage_sqlite(database: Path, staging: Path) -> Manifest:
+def _stage_sqlite(database: Path, staging: Path, on_table: OnTable | None) -> Manifest:
     target = staging / SQLITE_MEMBER
     with (
         contextlib.closing(sqlite3.connect(database)) as source,
@@ -150,13 +151,13 @@ def _stage_sqlite(database: Path, staging: Path) -> Manifest:
     try:
         with snapshot_engine.connect() as conn:
             revision = current_revision(conn)
-            sums = table_sums(conn)
+            sums = table_sums(conn, on_table=on_table)
     finally:
         snapshot_engine.dispose()
     return _manifest("sqlite", "sqlite", revision or "", sums)
 
 
-def _stage_portable(engine: sa.Engine, staging: Path) -> Manifest:
+def _stage_portable(engine: sa.Engine, staging: Path, on_table: OnTable | None) -> Manifest:
     folder = staging / "tables"
     folder.mkdir()
     sums: dict[str, TableSum] = {}
@@ -171,6 +172,8 @@ def _stage_portable(engine: sa.Engine, staging: Path) -> Manifest:
                     checksum.add(chunk)
                     out.writelines(json.dumps(row, allow_nan=False) + "\n" for row in chunk)
             sums[table.name] = checksum.result()
+            if on_table:
+                on_table(table.name, checksum.rows)
     return _manifest("portable", engine.dialect.name, revision, sums)
 
 

@@ -21,13 +21,13 @@ from sqlmodel import Session
 
 from stock_cli.config import Settings, get_settings, mask_url
 from stock_cli.db.errors import translate_db_errors
+
+# The newest migration, a constant: the schema check at start-up is one SELECT, without
+# importing Alembic (tests assert it equals Alembic's head).
+from stock_cli.db.revision import HEAD_REVISION as HEAD_REVISION
 from stock_cli.errors import DatabaseError, SchemaOutOfDateError
 
 log = logging.getLogger(__name__)
-
-# The newest migration in migrations/versions. Kept here so that the schema check at
-# start-up is one SELECT, without importing Alembic; tests assert it equals Alembic's head.
-HEAD_REVISION = "0004_store_over_time"
 
 _engines: dict[str, Engine] = {}
 _checked: set[str] = set()

@@ -21,6 +21,8 @@ from stock_cli.config import mask_url
 from stock_cli.db.errors import translate_db_errors
 from stock_cli.errors import NotFoundError, StockError
 
+MIGRATION_LOCK = 0x53544B_4D4947  # "STK" "MIG": one advisory lock key for schema changes
+
 
 def migrations_dir() -> Path:
     package = Path(__file__).resolve().parent.parent
@@ -61,6 +63,10 @@ def _run(engine: Engine, fn: Any, *args: Any, **kwargs: Any) -> None:
         translate_db_errors(engine),
         engine.execution_options(sqlite_immediate=True).begin() as conn,
     ):
+        if conn.dialect.name == "postgresql":
+            # two hosts upgrading at once: the second waits here, then finds the schema
+            # at head and does nothing (SQLite's BEGIN IMMEDIATE serialises them already)
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         cfg.attributes["connection"] = conn
         fn(cfg, *args, **kwargs)
 

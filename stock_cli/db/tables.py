@@ -90,7 +90,10 @@ class Checksum:
 
 
 def table_sums(
-    conn: sa.Connection, tables: Iterable[sa.Table] | None = None
+    conn: sa.Connection,
+    tables: Iterable[sa.Table] | None = None,
+    *,
+    on_table: Callable[[str, int], None] | None = None,
 ) -> dict[str, TableSum]:
     """Row count and checksum of each table."""
     sums = {}
@@ -99,6 +102,8 @@ def table_sums(
         for chunk in read_rows(conn, table):
             checksum.add(chunk)
         sums[table.name] = checksum.result()
+        if on_table:
+            on_table(table.name, checksum.rows)
     return sums
 
 

@@ -262,6 +262,10 @@ def deliver_pending(session: Session) -> tuple[int, int]:
 
 def _payload(event: AlertEvent) -> dict[str, Any]:
     return {
+        # what chat webhooks display as they are: Slack and Mattermost read `text`,
+        # Discord `content`; the fields after them are for programs
+        "text": event.message,
+        "content": event.message,
         "alert": event.rule_name,
         "symbol": event.symbol,
         "bar_date": event.bar_date.isoformat(),

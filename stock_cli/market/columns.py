@@ -12,6 +12,7 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -80,20 +81,21 @@ def in_range(dates: list[dt.date], *, today: dt.date | None = None) -> bool:
     return not dates or (dates[0] >= EARLIEST and dates[-1] <= latest)
 
 
+Numbers = Sequence[float] | np.ndarray[Any, np.dtype[np.float64]]
+
+
 def validate_columns(
-    dates: list[dt.date],
-    prices: tuple[list[float], list[float], list[float], list[float]],
-    volume: list[float],
-    adj_close: list[float],
-    *,
     days: list[str],
+    prices: tuple[Numbers, Numbers, Numbers, Numbers],
+    volume: Numbers,
+    adj_close: Numbers,
+    *,
     lines: Sequence[int] | None = None,
 ) -> ValidatedColumns:
     """Keep the rows whose prices and volume are valid (NaN stands for a missing number).
 
-    `dates` must be strictly increasing and in range (`increasing`, `in_range`); `lines`
-    are the rows' line numbers in their file, for the rejection reasons; `days` the same
-    dates as YYYY-MM-DD text (kept for the store, which writes text to SQLite).
+    `days` (YYYY-MM-DD) must be strictly increasing and in range (`increasing`,
+    `in_range`); `lines` are the rows' line numbers in their file, for the reasons.
     """
     o, h, low, c = (np.asarray(p, dtype=np.float64) for p in prices)
     v = np.asarray(volume, dtype=np.float64)
@@ -104,10 +106,10 @@ def validate_columns(
         ok &= (low <= o) & (o <= h) & (low <= c) & (c <= h)
         ok &= (v >= 0) & (v < MAX_VOLUME)  # NaN and ±inf fail every comparison above
         adj_ok = (a > 0) & (a < MAX_PRICE)
-    rejected = [_rejection(int(i), dates, prices, volume, lines) for i in np.flatnonzero(~ok)]
+    rejected = [_rejection(int(i), days, prices, volume, lines) for i in np.flatnonzero(~ok)]
     warn = ok & ~adj_ok & ~np.isnan(a)
     warnings = [
-        Rejection(dates[i], f"invalid adjusted close {adj_close[i]!r}: stored without it")
+        Rejection(_day(days[i]), f"invalid adjusted close {float(a[i])!r}: stored without it")
         for i in np.flatnonzero(warn)
     ]
     adj = [x if good else None for x, good in zip(a.tolist(), adj_ok.tolist(), strict=True)]
@@ -126,17 +128,26 @@ def validate_columns(
             rejected,
             warnings,
         )
-    columns = BarColumns(days, *prices, volume, adj)
-    return ValidatedColumns(columns, rejected, warnings)
+    o_, h_, l_, c_, v_ = (_listed(x) for x in (*prices, volume))
+    return ValidatedColumns(BarColumns(days, o_, h_, l_, c_, v_, adj), rejected, warnings)
 
 
 def _rejection(
     i: int,
-    dates: list[dt.date],
-    prices: tuple[list[float], ...],
-    volume: list[float],
+    days: list[str],
+    prices: tuple[Numbers, ...],
+    volume: Numbers,
     lines: Sequence[int] | None,
 ) -> Rejection:
-    bar = RawBar(dates[i], prices[0][i], prices[1][i], prices[2][i], prices[3][i], volume[i])
+    o, h, low, c = (float(p[i]) for p in prices)
+    bar = RawBar(_day(days[i]), o, h, low, c, float(volume[i]))
     reason = problem(bar, dt.date.max) or "invalid bar"
-    return Rejection(dates[i], f"line {lines[i]}: {reason}" if lines else reason)
+    return Rejection(bar.date, f"line {lines[i]}: {reason}" if lines else reason)
+
+
+def _listed(values: Numbers) -> list[float]:
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)

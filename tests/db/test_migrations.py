@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,7 +16,7 @@ from sqlmodel import SQLModel
 import stock_cli.db.all_models  # noqa: F401
 from stock_cli.db import migrate
 from stock_cli.db.engine import HEAD_REVISION, dispose_engines, get_engine
-from tests.conftest import StockRunner, run_stock
+from tests.conftest import StockRunner, db_rows, run_stock
 
 TABLES = {
     "instrument",
@@ -131,3 +135,21 @@ def test_global_db_option_wins(cli: StockRunner, tmp_path, sqlite_url: str) -> N
     assert "watchlist" in _tables(other)
     assert _tables(sqlite_url) == set()
     get_engine(other)  # the engine is cached per URL
+
+
+@pytest.mark.postgres
+def test_two_hosts_upgrading_at_once_both_succeed(postgres_url: str) -> None:
+    env = {**os.environ, "STOCK_DATABASE_URL": postgres_url}
+    upgrades = [
+        subprocess.Popen(
+            [sys.executable, "-m", "stock_cli", "db", "upgrade"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outcomes = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in upgrades]
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+    assert db_rows(postgres_url, "SELECT version_num FROM alembic_version") == [(HEAD_REVISION,)]

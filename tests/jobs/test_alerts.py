@@ -111,6 +111,9 @@ def test_webhook_failure_then_retry(cli: StockRunner, migrated: str, replay: Rep
     assert payloads[-1]["symbol"] == "AAPL"
     assert payloads[-1]["bar_date"] == "2018-01-19"
     assert payloads[-1]["alert"] == "always"
+    # chat webhooks show it as it is: Slack/Mattermost read `text`, Discord `content`
+    assert payloads[-1]["text"] == payloads[-1]["content"] == payloads[-1]["message"]
+    assert "AAPL" in payloads[-1]["text"]
     listed = cli.stock("alert", "ls").stdout
     assert "/hook" not in listed  # the webhook path (often a token) is not shown
     counters = db_rows(migrated, "SELECT name, labels, value FROM metric_counter ORDER BY name")

@@ -46,6 +46,17 @@ def _rows(columns: BarColumns) -> list[tuple[object, ...]]:
     return [tuple(repr(x) if isinstance(x, float) else x for x in row) for row in rows]
 
 
+@pytest.fixture(params=["arrow", "csv module"], autouse=True)
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs with each columnar reader: Arrow's (when pyarrow is
+    installed) and the csv module's."""
+    if request.param == "arrow":
+        pytest.importorskip("pyarrow", reason="the parquet extra is not installed")
+    else:
+        monkeypatch.setattr(importer, "_read_with_arrow", lambda *a, **k: None)
+    return str(request.param)
+
+
 def _same_as_reference(path: Path) -> None:
     history = read_history(path, symbol="X")
     assert (_rows(history.columns), len(history.rejected), len(history.warnings)) == _reference(
@@ -59,7 +70,7 @@ def test_every_history_reads_as_the_reference_does(path: Path) -> None:
 
 
 def test_a_plain_yahoo_file_takes_the_columnar_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
 ) -> None:
     path = tmp_path / "T.csv"
     path.write_text(
@@ -71,7 +82,13 @@ def test_a_plain_yahoo_file_takes_the_columnar_path(
         raise AssertionError("the row by row parser ran")
 
     monkeypatch.setattr(importer, "_parse_rows", row_by_row)
+    arrow = importer._read_with_arrow
+    taken: list[object] = []
+    monkeypatch.setattr(
+        importer, "_read_with_arrow", lambda *a, **k: taken.append(arrow(*a, **k)) or taken[-1]
+    )
     history = read_history(path, symbol="T")
+    assert (taken[-1] is not None) is (reader == "arrow")
     assert history.columns.days == ["2024-01-02", "2024-01-03"]
     assert history.columns.adj_close == [10.4, None]
     assert [r.reason.split(":")[0] for r in history.rejected] == ["line 4"]
@@ -139,11 +156,10 @@ def test_nan_never_reaches_the_columns() -> None:
 
     day = dt.date(2024, 1, 2)
     checked = validate_columns(
-        [day, day + dt.timedelta(1)],
+        [day.isoformat(), (day + dt.timedelta(1)).isoformat()],
         ([1.0, math.nan], [1.0, 1.0], [1.0, 1.0], [1.0, 1.0]),
         [1.0, 1.0],
         [math.nan, 1.0],
-        days=[day.isoformat(), (day + dt.timedelta(1)).isoformat()],
     )
     assert checked.columns.days == [day.isoformat()]
     assert checked.columns.adj_close == [None]

@@ -11,22 +11,18 @@ Target: ours ≥ 1.0× the baseline.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import shutil
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_import import write_files
+from bench_import import arguments, report, temporary_schema, write_files
 
 from stock_cli.config import clear_settings_cache
 from stock_cli.db.engine import dispose_engines, get_engine, session_scope
@@ -79,24 +75,12 @@ def run(backend: str, url: str, paths: list[Path], folder: Path, n: int) -> None
     mine = min(ours(folder / "ours.csv") for _ in range(2))
     rows = sum(1 for _ in (folder / "ours.csv").open()) - 1
     assert rows == n, (rows, n)
-    ratio = base / mine
-    verdict = "ok" if ratio >= TARGET else "BELOW TARGET"
-    print(
-        f"  {backend:<10} ours {n / mine:>10,.0f} bars/s ({mine:.2f} s)   csv.writer "
-        f"{n / base:>10,.0f} bars/s ({base:.2f} s)   ratio {ratio:.2f}x (target {TARGET}x) "
-        f"{verdict}"
-    )
+    report(backend, "csv.writer", n, mine, base, target=TARGET)
     dispose_engines()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--files", type=int, default=100)
-    parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--postgres", default=os.environ.get("STOCK_TEST_POSTGRES_URL"))
-    args = parser.parse_args()
+    args = arguments(__doc__)
     folder = Path(tempfile.mkdtemp(prefix="bench_export_"))
     os.environ.setdefault("STOCK_DATA_DIR", str(folder))
     n = args.files * args.rows
@@ -105,19 +89,8 @@ def main() -> None:
         print(f"{n:,} bars ({args.files} symbols × {args.rows:,} rows) exported to one CSV")
         run("sqlite", f"sqlite:///{folder / 'ours.db'}", paths, folder, n)
         if args.postgres:
-            schema = f"bench_{uuid.uuid4().hex[:8]}"
-            admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-            try:
-                url = sa.make_url(args.postgres).update_query_dict(
-                    {"options": f"-csearch_path={schema}"}
-                )
-                run("postgresql", url.render_as_string(hide_password=False), paths, folder, n)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-                admin.dispose()
+            with temporary_schema(args.postgres) as url:
+                run("postgresql", url, paths, folder, n)
         else:
             print("  postgresql skipped: set STOCK_TEST_POSTGRES_URL", file=sys.stderr)
     finally:

@@ -16,6 +16,7 @@ Targets: ours ≥ 0.9× the baseline on both backends.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import os
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -178,24 +180,48 @@ def ours(url: str, paths: list[Path]) -> float:
     return elapsed
 
 
-def report(backend: str, baseline: str, n: int, ours_s: float, base_s: float) -> None:
+def report(
+    backend: str, baseline: str, n: int, ours_s: float, base_s: float, target: float = TARGET
+) -> None:
     ratio = base_s / ours_s
-    verdict = "ok" if ratio >= TARGET else "BELOW TARGET"
+    verdict = "ok" if ratio >= target else "BELOW TARGET"
     print(
         f"  {backend:<10} ours {n / ours_s:>10,.0f} bars/s ({ours_s:.2f} s)   "
         f"{baseline} {n / base_s:>10,.0f} bars/s ({base_s:.2f} s)   "
-        f"ratio {ratio:.2f}x (target {TARGET}x) {verdict}"
+        f"ratio {ratio:.2f}x (target {target}x) {verdict}"
     )
 
 
-def main() -> None:
+def arguments(doc: str | None) -> argparse.Namespace:
+    """--files, --rows and --postgres, as every benchmark of files takes them."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--postgres", default=os.environ.get("STOCK_TEST_POSTGRES_URL"))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+@contextlib.contextmanager
+def temporary_schema(base_url: str) -> Iterator[str]:
+    """A URL for a new, empty schema on the PostgreSQL server of `base_url`, dropped after."""
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        url = sa.make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def main() -> None:
+    args = arguments(__doc__)
     folder = Path(tempfile.mkdtemp(prefix="bench_import_"))
     os.environ.setdefault("STOCK_DATA_DIR", str(folder))
     try:
@@ -206,21 +232,9 @@ def main() -> None:
         mine = ours(f"sqlite:///{folder / 'ours.db'}", paths)
         report("sqlite", "csv+sqlite3", n, mine, base)
         if args.postgres and shutil.which("psql"):
-            schema = f"bench_{uuid.uuid4().hex[:8]}"
-            admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-            try:
+            with temporary_schema(args.postgres) as url:
                 base = psql_copy(args.postgres, paths, folder)
-                url = sa.make_url(args.postgres).update_query_dict(
-                    {"options": f"-csearch_path={schema}"}
-                )
-                mine = ours(url.render_as_string(hide_password=False), paths)
-                report("postgresql", "psql \\copy", n, mine, base)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-                admin.dispose()
+                report("postgresql", "psql \\copy", n, ours(url, paths), base)
         else:
             print(
                 "  postgresql skipped: set STOCK_TEST_POSTGRES_URL and install psql",

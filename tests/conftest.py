@@ -200,6 +200,17 @@ def db_rows(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         engine.dispose()
 
 
+def stored_bars(url: str, symbol: str) -> list[tuple[Any, ...]]:
+    """A symbol's stored bars: date (text), open, high, low, close, volume, adj_close."""
+    rows = db_rows(
+        url,
+        "SELECT b.date, b.open, b.high, b.low, b.close, b.volume, b.adj_close FROM price_bar b "
+        "JOIN instrument i ON i.id = b.instrument_id WHERE i.symbol = :s ORDER BY b.date",
+        s=symbol,
+    )
+    return [(str(r[0]), *r[1:]) for r in rows]
+
+
 def db_execute(url: str, sql: str, **params: Any) -> Any:
     """Run one writing statement in its own transaction; its first value (RETURNING)."""
     engine = sa.create_engine(url)

@@ -13,19 +13,20 @@ from typing import Any
 import pytest
 
 from stock_cli.market.importer import symbol_from_filename
-from tests.conftest import StockRunner, assert_clear_error, db_execute, db_rows, history_files
+from tests.conftest import (
+    StockRunner,
+    assert_clear_error,
+    db_execute,
+    history_files,
+    stored_bars,
+)
 
 HISTORIES = history_files(recursive=True)
 
 
 def _bars(url: str, symbol: str) -> list[tuple[Any, ...]]:
-    rows = db_rows(
-        url,
-        "SELECT b.date, b.open, b.high, b.low, b.close, b.adj_close, b.volume FROM price_bar b "
-        "JOIN instrument i ON i.id = b.instrument_id WHERE i.symbol = :s ORDER BY b.date",
-        s=symbol,
-    )
-    return [(str(r[0]), *r[1:]) for r in rows]
+    """date, open, high, low, close, adj_close, volume: the order of the export's columns."""
+    return [(d, o, h, lo, c, adj, v) for d, o, h, lo, c, v, adj in stored_bars(url, symbol)]
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.name for p in HISTORIES])

@@ -15,11 +15,11 @@ from tests.conftest import (
     StockRunner,
     count_rows,
     csv_rows,
-    db_rows,
     history_files,
     last_row,
     recording,
     shared_data,
+    stored_bars,
 )
 
 BAR_FILES = history_files(recursive=True)
@@ -47,16 +47,6 @@ def _expected(path: Path) -> list[tuple[str, float, float, float, float, float, 
     return [out[d] for d in sorted(out)]
 
 
-def _stored(url: str, symbol: str) -> list[tuple[Any, ...]]:
-    rows = db_rows(
-        url,
-        "SELECT b.date, b.open, b.high, b.low, b.close, b.volume, b.adj_close FROM price_bar b "
-        "JOIN instrument i ON i.id = b.instrument_id WHERE i.symbol = :s ORDER BY b.date",
-        s=symbol,
-    )
-    return [(str(r[0]), *r[1:]) for r in rows]
-
-
 @pytest.mark.parametrize("path", BAR_FILES, ids=[p.name for p in BAR_FILES])
 def test_every_shared_history_imports_exactly(path: Path, cli: StockRunner, db_url: str) -> None:
     cli.stock("db", "upgrade")
@@ -69,7 +59,7 @@ def test_every_shared_history_imports_exactly(path: Path, cli: StockRunner, db_u
     assert doc["new"] == len(expected)
     with path.open() as handle:
         assert doc["rejected"] == sum(1 for _ in handle) - 1 - len(expected)
-    assert _stored(db_url, symbol) == expected
+    assert stored_bars(db_url, symbol) == expected
 
 
 def test_spy_rejects_its_two_inconsistent_bars(cli: StockRunner, migrated: str) -> None:
@@ -108,7 +98,7 @@ def test_invalid_adjusted_close_is_a_warning(
         "2024-01-08,nan,11,10,10.5,10.4,100\n",
     )
     assert (doc["new"], doc["rejected"], doc["warnings"]) == (3, 2, 1)
-    rows = _stored(migrated, "TEST")
+    rows = stored_bars(migrated, "TEST")
     assert [(r[0], r[6]) for r in rows] == [
         ("2024-01-02", 10.4),
         ("2024-01-03", None),
@@ -126,7 +116,7 @@ def test_bad_files_fail_alone(cli: StockRunner, migrated: str, tmp_path: Path) -
     docs = [json.loads(line) for line in result.stdout.splitlines()]
     assert [d["status"] for d in docs] == ["ok", "failed", "failed"]
     assert "missing column" in docs[1]["error"]["message"]
-    assert _stored(migrated, "JUNK") == []
+    assert stored_bars(migrated, "JUNK") == []
 
 
 def test_bars_and_symbols(cli: StockRunner, migrated: str) -> None:
@@ -198,7 +188,7 @@ def test_stockstats_float_dates_and_adjclose_sentinel(
     )
     assert doc["symbol"] == "987654.SZ"
     assert (doc["new"], doc["rejected"], doc["warnings"]) == (3, 0, 2)
-    rows = _stored(migrated, "987654.SZ")
+    rows = stored_bars(migrated, "987654.SZ")
     assert [(r[0], r[4], r[6]) for r in rows] == [
         ("1999-11-10", 10.2, 10.1),
         ("1999-11-11", 10.4, None),

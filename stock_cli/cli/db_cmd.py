@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -121,14 +123,10 @@ def copy(
 
     Example: stock db copy --to postgresql+psycopg://me@db/stock
     """
-    from stock_cli.cli.progress import progress_bar
     from stock_cli.db.copy import copy_database
-    from stock_cli.db.tables import all_tables
 
-    with progress_bar(len(all_tables()), label="copying", enabled=not json_output) as advance:
-        report = copy_database(
-            target_url=to, replace=replace, on_table=lambda name, rows: advance(name)
-        )
+    with _table_progress("copying", json_output) as on_table:
+        report = copy_database(target_url=to, replace=replace, on_table=on_table)
     title = f"{report.source} → {report.target}: {report.rows:,} rows in {report.seconds} s"
     show(report.tables, TABLE_COLUMNS, json_output=json_output, document=report, title=title)
 
@@ -166,15 +164,12 @@ def backup(
         return
     if encrypt and passphrase is None:
         raise UsageError("STOCK_BACKUP_PASSPHRASE is not set: it is the encryption passphrase")
-    from stock_cli.cli.progress import progress_bar
-    from stock_cli.db.tables import all_tables
-
-    with progress_bar(len(all_tables()), label="backing up", enabled=not json_output) as step:
+    with _table_progress("backing up", json_output) as on_table:
         report = backup_database(
             path=file,
             compress=not no_compress,
             passphrase=passphrase if encrypt else None,
-            on_table=lambda name, rows: step(name),
+            on_table=on_table,
         )
     announce(
         report,
@@ -196,19 +191,24 @@ def restore(
 
     Example: stock --db sqlite:///restored.db db restore stock-20261130.tar.gz
     """
-    from stock_cli.cli.progress import progress_bar
     from stock_cli.db.backup import restore_database
-    from stock_cli.db.tables import all_tables
 
-    with progress_bar(len(all_tables()), label="restoring", enabled=not json_output) as advance:
+    with _table_progress("restoring", json_output) as on_table:
         report = restore_database(
-            path=file,
-            passphrase=_passphrase(),
-            replace=replace,
-            on_table=lambda name, rows: advance(name),
+            path=file, passphrase=_passphrase(), replace=replace, on_table=on_table
         )
     title = f"{file} → {report.database}: {report.rows:,} rows"
     show(report.tables, TABLE_COLUMNS, json_output=json_output, document=report, title=title)
+
+
+@contextmanager
+def _table_progress(label: str, json_output: bool) -> Iterator[Callable[[str, int], None]]:
+    """A progress bar that advances a table at a time (not in --json mode)."""
+    from stock_cli.cli.progress import progress_bar
+    from stock_cli.db.tables import all_tables
+
+    with progress_bar(len(all_tables()), label=label, enabled=not json_output) as advance:
+        yield lambda name, _rows: advance(name)
 
 
 def _passphrase() -> str | None:

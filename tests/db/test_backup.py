@@ -17,6 +17,14 @@ from tests.conftest import StockRunner, assert_clear_error, db_rows
 from tests.db.test_copy import contents, populate
 
 
+def restores_as(cli: StockRunner, file: Path, *, into: str, source: str) -> None:
+    """`file` restores into the database `into`, which then holds what `source` holds."""
+    os.environ["STOCK_DATABASE_URL"] = into
+    restored = cli.stock("db", "restore", str(file))
+    assert restored.exit_code == 0, restored.stderr
+    assert contents(into) == contents(source)
+
+
 @pytest.mark.parametrize("compress", [True, False])
 def test_backup_and_restore_round_trip(
     cli: StockRunner, migrated: str, tmp_path: Path, compress: bool
@@ -50,9 +58,7 @@ def test_a_sqlite_backup_restores_into_postgres(
     populate(cli, sqlite_url, tmp_path)
     file = tmp_path / "b.tar.gz"
     assert cli.stock("db", "backup", str(file)).exit_code == 0
-    os.environ["STOCK_DATABASE_URL"] = postgres_url
-    assert cli.stock("db", "restore", str(file)).exit_code == 0
-    assert contents(postgres_url) == contents(sqlite_url)
+    restores_as(cli, file, into=postgres_url, source=sqlite_url)
 
 
 def test_restore_never_leaves_half_a_database(
@@ -128,10 +134,7 @@ def test_encrypted_backups(cli: StockRunner, sqlite_url: str, tmp_path: Path) ->
     del os.environ["STOCK_BACKUP_PASSPHRASE"]
     assert_clear_error(cli.stock("db", "restore", str(file)), "is encrypted", code=2)
     os.environ["STOCK_BACKUP_PASSPHRASE"] = "correct horse battery staple"
-    target = f"sqlite:///{tmp_path / 'restored.db'}"
-    os.environ["STOCK_DATABASE_URL"] = target
-    assert cli.stock("db", "restore", str(file)).exit_code == 0
-    assert contents(target) == contents(sqlite_url)
+    restores_as(cli, file, into=f"sqlite:///{tmp_path / 'restored.db'}", source=sqlite_url)
 
 
 def test_a_backup_taken_during_an_import_holds_whole_symbols(

@@ -116,9 +116,8 @@ def stdlib_sqlite(db: Path, paths: list[Path]) -> float:
         conn.execute("BEGIN")
         conn.executemany(UPSERT, rows)
         conn.execute("COMMIT")
-    elapsed = time.perf_counter() - started
     conn.close()
-    return elapsed
+    return time.perf_counter() - started
 
 
 def psql_copy(url: str, paths: list[Path], folder: Path) -> float:

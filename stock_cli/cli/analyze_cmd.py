@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from stock_cli import output
-from stock_cli.cli.common import EndOption, JsonOption, ListOption, StartOption
+from stock_cli.cli.common import EndOption, JsonOption, ListOption, StartOption, flag
 from stock_cli.cli.view import Col, show
 from stock_cli.db.calls import read
 
@@ -44,10 +44,8 @@ def analyze(
         ),
     ] = None,
     json_output: JsonOption = False,
-    csv_output: Annotated[bool, typer.Option("--csv", help="Print CSV rows on stdout.")] = False,
-    chart: Annotated[
-        bool, typer.Option("--chart", help="Draw a price chart in the terminal.")
-    ] = False,
+    csv_output: Annotated[bool, flag("--csv", help="Print CSV rows on stdout.")] = False,
+    chart: Annotated[bool, flag("--chart", help="Draw a price chart in the terminal.")] = False,
     chart_style: Annotated[str, typer.Option("--chart-style", help="candles or line.")] = "candles",
     include_provisional: ProvisionalOption = False,
 ) -> None:

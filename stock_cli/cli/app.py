@@ -24,7 +24,7 @@ from stock_cli.cli import (
     llm_cmd,
     watch_cmd,
 )
-from stock_cli.cli.common import StockTyper
+from stock_cli.cli.common import StockTyper, flag
 from stock_cli.options import options, set_cli_overrides
 
 
@@ -65,7 +65,7 @@ def root(
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr (-vv: debug).")
     ] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    quiet: Annotated[bool, flag("--quiet", "-q", help="Only errors on stderr.")] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),

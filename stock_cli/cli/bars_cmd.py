@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from stock_cli import output
-from stock_cli.cli.common import EndOption, JsonOption, ListOption, StartOption
+from stock_cli.cli.common import EndOption, JsonOption, ListOption, StartOption, flag
 from stock_cli.cli.view import Col, announce, identity_columns, number, show
 from stock_cli.db.calls import read
 
@@ -21,7 +21,7 @@ SYMBOL_COLUMNS = [
     Col("last_fetched_at", "Fetched"),
     Col("stale", "Stale", value=lambda s: "stale" if s.stale else ""),
 ]
-CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows on stdout.")]
+CsvOption = Annotated[bool, flag("--csv", help="Print CSV rows on stdout.")]
 
 
 def bars(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from stock_cli import output
-from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.common import JsonOption, flag, new_app
 from stock_cli.cli.view import Col, show
 from stock_cli.db.calls import read, write
 
@@ -25,7 +25,7 @@ def chat(
         str | None, typer.Option("--model", "-m", help="Override the platform's model.")
     ] = None,
     continue_: Annotated[
-        bool, typer.Option("--continue", "-c", help="Continue the latest conversation.")
+        bool, flag("--continue", "-c", help="Continue the latest conversation.")
     ] = False,
     session_id: Annotated[
         int | None, typer.Option("--session", help="Continue conversation ID.")
@@ -33,19 +33,15 @@ def chat(
     system: Annotated[
         str | None, typer.Option("--system", help="Extra system instructions.")
     ] = None,
-    no_tools: Annotated[bool, typer.Option("--no-tools", help="Do not offer any tool.")] = False,
+    no_tools: Annotated[bool, flag("--no-tools", help="Do not offer any tool.")] = False,
     allow_fetch: Annotated[
-        bool, typer.Option("--allow-fetch", help="Offer the fetch tool (network, writes).")
+        bool, flag("--allow-fetch", help="Offer the fetch tool (network, writes).")
     ] = False,
     chain_limit: Annotated[
         int, typer.Option("--chain-limit", help="Most rounds of tool calls per answer.")
     ] = 5,
-    no_stream: Annotated[
-        bool, typer.Option("--no-stream", help="Wait for the whole answer.")
-    ] = False,
-    no_log: Annotated[
-        bool, typer.Option("--no-log", help="Do not record this conversation.")
-    ] = False,
+    no_stream: Annotated[bool, flag("--no-stream", help="Wait for the whole answer.")] = False,
+    no_log: Annotated[bool, flag("--no-log", help="Do not record this conversation.")] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Ask questions about your stored data; the model calls tools over it.
@@ -131,7 +127,7 @@ def conversations_show(
 @app.command("rm")
 def conversations_rm(
     conversation_id: Annotated[int | None, typer.Argument(help="Conversation ID.")] = None,
-    everything: Annotated[bool, typer.Option("--all", help="Delete every conversation.")] = False,
+    everything: Annotated[bool, flag("--all", help="Delete every conversation.")] = False,
 ) -> None:
     """Delete one conversation, or all of them with --all.
 

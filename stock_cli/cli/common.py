@@ -20,6 +20,12 @@ from stock_cli import output
 from stock_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, StockError
 from stock_cli.options import options
 
+
+def flag(*names: str, help: str) -> Any:
+    """An on/off option: `quiet: Annotated[bool, flag("--quiet", help="…")] = False`."""
+    return typer.Option(*names, help=help)
+
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ListOption = Annotated[
     str | None, typer.Option("--list", "-l", help="Take the symbols of this watchlist.")

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from stock_cli import output
-from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.common import JsonOption, flag, new_app
 from stock_cli.cli.view import Col, announce, number, show
 from stock_cli.errors import UsageError
 
@@ -23,9 +23,7 @@ Revision = Annotated[str, typer.Argument(help="Target revision (an id, head, bas
 @app.command("upgrade")
 def upgrade(
     revision: Revision = "head",
-    sql: Annotated[
-        bool, typer.Option("--sql", help="Print the SQL instead of running it.")
-    ] = False,
+    sql: Annotated[bool, flag("--sql", help="Print the SQL instead of running it.")] = False,
 ) -> None:
     """Upgrade the database schema (default: to the newest revision).
 
@@ -100,6 +98,9 @@ def history(json_output: JsonOption = False) -> None:
     show(revisions, columns, json_output=json_output, document={"revisions": revisions})
 
 
+ReplaceOption = Annotated[
+    bool, flag("--replace", help="Overwrite a target database that holds data.")
+]
 TABLE_COLUMNS = [
     Col("table", "Table"),
     number("rows", "Rows"),
@@ -111,9 +112,7 @@ TABLE_COLUMNS = [
 @app.command("copy")
 def copy(
     to: Annotated[str, typer.Option("--to", help="URL of the target database.")],
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Overwrite a target that holds data.")
-    ] = False,
+    replace: ReplaceOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Copy every table into another database (SQLite ↔ PostgreSQL), all or nothing.
@@ -138,12 +137,12 @@ FileArg = Annotated[Path, typer.Argument(help="Backup file.")]
 def backup(
     file: FileArg,
     verify: Annotated[
-        bool, typer.Option("--verify", help="Check FILE (manifest, checksums); change nothing.")
+        bool, flag("--verify", help="Check FILE (manifest, checksums); change nothing.")
     ] = False,
     encrypt: Annotated[
-        bool, typer.Option("--encrypt", help="Encrypt with STOCK_BACKUP_PASSPHRASE.")
+        bool, flag("--encrypt", help="Encrypt with STOCK_BACKUP_PASSPHRASE.")
     ] = False,
-    no_compress: Annotated[bool, typer.Option("--no-compress", help="Do not gzip.")] = False,
+    no_compress: Annotated[bool, flag("--no-compress", help="Do not gzip.")] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Back the database up into FILE while it stays in use (or check a backup).
@@ -182,9 +181,7 @@ def backup(
 @app.command("restore")
 def restore(
     file: FileArg,
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Overwrite a database that holds data.")
-    ] = False,
+    replace: ReplaceOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Restore a backup into the configured database, all or nothing.

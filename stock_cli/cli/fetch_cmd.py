@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from stock_cli import output
-from stock_cli.cli.common import EndOption, JsonOption, ListOption, StartOption
+from stock_cli.cli.common import EndOption, JsonOption, ListOption, StartOption, flag
 from stock_cli.db.calls import read
 from stock_cli.market.providers import PROVIDERS
 
@@ -20,7 +20,7 @@ def fetch(
     start: StartOption = None,
     end: EndOption = None,
     full: Annotated[
-        bool, typer.Option("--full", help="Re-download all history, not only what is new.")
+        bool, flag("--full", help="Re-download all history, not only what is new.")
     ] = False,
     provider: Annotated[
         str | None,

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from stock_cli import output
-from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.common import JsonOption, flag, new_app
 from stock_cli.cli.view import Col, show
 from stock_cli.db.calls import read, write
 from stock_cli.jobs.registry import JOB_KINDS
@@ -160,18 +160,14 @@ def schedule_run(name: NameArg, json_output: JsonOption = False) -> None:
 
 
 def daemon(
-    once: Annotated[
-        bool, typer.Option("--once", help="Run what is due now and exit (for cron).")
-    ] = False,
+    once: Annotated[bool, flag("--once", help="Run what is due now and exit (for cron).")] = False,
     health_port: Annotated[
         int, typer.Option("--health-port", help="Port of the health endpoints.")
     ] = 8000,
     health_host: Annotated[
         str, typer.Option("--health-host", help="Address of the health endpoints.")
     ] = "127.0.0.1",
-    no_health: Annotated[
-        bool, typer.Option("--no-health", help="Do not serve health endpoints.")
-    ] = False,
+    no_health: Annotated[bool, flag("--no-health", help="Do not serve health endpoints.")] = False,
     log_format: Annotated[str | None, typer.Option("--log-format", help="text or json.")] = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -216,9 +212,7 @@ def alert_add(
     notify: Annotated[
         str, typer.Option("--notify", help="log, webhook:URL or command:CMD.")
     ] = "log",
-    repeat: Annotated[
-        bool, typer.Option("--repeat", help="Fire on every new bar while true.")
-    ] = False,
+    repeat: Annotated[bool, flag("--repeat", help="Fire on every new bar while true.")] = False,
     include_provisional: Annotated[
         bool,
         typer.Option(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from stock_cli import output
-from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.common import JsonOption, flag, new_app
 from stock_cli.cli.view import Col, announce, show
 from stock_cli.db.calls import read, write
 from stock_cli.llm.kinds import PLATFORM_KINDS
@@ -46,9 +46,7 @@ def add(
     api_key: Annotated[
         str | None, typer.Option("--api-key", help="Store a literal key (never shown).")
     ] = None,
-    default: Annotated[
-        bool, typer.Option("--default", help="Make it the default platform.")
-    ] = False,
+    default: Annotated[bool, flag("--default", help="Make it the default platform.")] = False,
     option: Annotated[
         list[str] | None, typer.Option("--option", "-o", help="Request option key=value.")
     ] = None,

@@ -13,7 +13,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from pydantic import AliasChoices, Field, SecretStr, create_model, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from stock_cli.options import cli_overrides
 
@@ -192,6 +196,18 @@ class CoreSettings(BaseSettings):
         "counts as gone",
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # command line > environment > NAME_FILE / secrets dir > .env > defaults
+        return (init_settings, env_settings, SecretFiles(settings_cls), dotenv_settings)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
@@ -237,6 +253,32 @@ class CoreSettings(BaseSettings):
         """STOCK_<PROVIDER>_API_KEY (None: not set, or the provider needs none)."""
         key: SecretStr | None = getattr(self, f"{provider}_api_key", None)
         return key
+
+
+SECRET_FIELDS_EXTRA = ("database_url",)  # a URL can hold a password
+
+
+def is_secret(name: str, field: Any) -> bool:
+    return name in SECRET_FIELDS_EXTRA or "SecretStr" in str(field.annotation)
+
+
+class SecretFiles(PydanticBaseSettingsSource):
+    """Secret settings from `NAME_FILE` or the secrets folder (see stock_cli/secrets.py)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything is done in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        from stock_cli.secrets import secret_from_files
+
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            if is_secret(name, field):
+                names = _alias_names(field.validation_alias) or [f"{ENV_PREFIX}{name.upper()}"]
+                found = secret_from_files(names)
+                if found is not None:
+                    values[name] = found.value
+        return values
 
 
 def provider_fields() -> dict[str, Any]:
@@ -384,6 +426,12 @@ def _source(field: str, names: list[str], environ: dict[str, str], dotenv: dict[
     for env_name in names:
         if env_name.upper() in environ:
             return f"environment ({env_name})"
+    if is_secret(field, Settings.model_fields[field]):
+        from stock_cli.secrets import secret_from_files
+
+        found = secret_from_files(names)
+        if found is not None:
+            return found.source
     for env_name in names:
         if env_name.upper() in dotenv:
             return f".env ({env_name})"

@@ -36,7 +36,7 @@ SHARED_DATA = Path(os.environ.get("STOCK_TEST_DATA", ROOT.parent / "shared" / "d
 POSTGRES_URL = os.environ.get("STOCK_TEST_POSTGRES_URL")
 
 _SETTING_PREFIXES = ("STOCK_", "POSTGRES_")
-_SETTING_NAMES = {"DATABASE_URL", "ENVIRONMENT", "NO_COLOR"}
+_SETTING_NAMES = {"DATABASE_URL", "DATABASE_URL_FILE", "ENVIRONMENT", "NO_COLOR"}
 
 
 def long_tests_enabled() -> bool:
@@ -74,6 +74,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("STOCK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("STOCK_DATABASE_URL", f"sqlite:///{tmp_path / 'test.db'}")
+    monkeypatch.setenv("STOCK_SECRETS_DIR", str(tmp_path / "no-secrets"))  # not /run/secrets
     monkeypatch.setenv("COLUMNS", "160")
     _reset_process_state()
     yield tmp_path

@@ -6,7 +6,9 @@ count and SHA-256 of every table — then the data:
 - from SQLite, `database.sqlite`: a copy made by SQLite's online backup API, consistent
   while the daemon or a fetch keeps writing (WAL readers do not block writers);
 - from PostgreSQL, `tables/<name>.jsonl`: every table read in one REPEATABLE READ
-  snapshot, a row a line (our portable dump; it restores into either backend).
+  snapshot, a row a line (our portable dump; it restores into either backend and any
+  schema), and, when pg_dump is installed, `pg_dump.custom` of that same snapshot for
+  `pg_restore`.
 
 Restore loads the data into the target in one transaction (see `copy.load_tables`), so a
 failed restore leaves the target as it was; the tables are checked against the manifest
@@ -21,6 +23,7 @@ import contextlib
 import datetime as dt
 import io
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -40,6 +43,8 @@ from stock_cli.db.engine import HEAD_REVISION, current_revision, get_engine, sql
 from stock_cli.db.tables import TableSum, all_tables, read_rows, snapshot, table_sums
 from stock_cli.errors import NotFoundError, StockError, UsageError
 from stock_cli.results import Status
+
+log = logging.getLogger(__name__)
 
 FORMAT = "stock-cli-backup"
 FORMAT_VERSION = 1
@@ -61,6 +66,7 @@ class Manifest:
     created_at: str
     source_backend: str
     tables: dict[str, dict[str, Any]]  # name → {"rows", "sha256"}
+    pg_dump: str | None = None  # a pg_dump -Fc archive of the same snapshot, when made
 
     def sums(self) -> dict[str, TableSum]:
         return {k: TableSum(v["rows"], v["sha256"]) for k, v in self.tables.items()}
@@ -165,6 +171,7 @@ def _stage_portable(engine: sa.Engine, staging: Path, on_table: OnTable | None) 
 
     with engine.connect() as read, snapshot(read) as view:
         revision = current_revision(view) or ""
+        dumped = _pg_dump(engine, view, staging)
         for table in all_tables():
             checksum = Checksum()
             with (folder / f"{table.name}.jsonl").open("w", encoding="utf-8") as out:
@@ -174,7 +181,53 @@ def _stage_portable(engine: sa.Engine, staging: Path, on_table: OnTable | None) 
             sums[table.name] = checksum.result()
             if on_table:
                 on_table(table.name, checksum.rows)
-    return _manifest("portable", engine.dialect.name, revision, sums)
+    manifest = _manifest("portable", engine.dialect.name, revision, sums)
+    manifest.pg_dump = dumped
+    return manifest
+
+
+PG_DUMP_MEMBER = "pg_dump.custom"
+
+
+def _pg_dump(engine: sa.Engine, view: sa.Connection, staging: Path) -> str | None:
+    """Beside the portable dump, when pg_dump is installed: a `pg_dump -Fc` archive of
+    the same snapshot (for `pg_restore` into PostgreSQL by a DBA). Restores use the
+    portable dump, which loads into either backend and any schema; a pg_dump that fails
+    (an older client than the server…) costs only this extra file."""
+    import subprocess
+
+    program = shutil.which("pg_dump")
+    if program is None:
+        return None
+    exported = view.exec_driver_sql("SELECT pg_export_snapshot(), current_schema()").one()
+    url = engine.url
+    env = {**os.environ}
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    target = url.set(drivername="postgresql", password=None).render_as_string()
+    done = subprocess.run(
+        [
+            program,
+            "--format=custom",
+            f"--snapshot={exported[0]}",
+            f"--schema={exported[1]}",
+            "--no-owner",
+            "--file",
+            str(staging / PG_DUMP_MEMBER),
+            target,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        log.warning(
+            "pg_dump failed, the backup holds the portable dump only: %s", done.stderr.strip()[:300]
+        )
+        (staging / PG_DUMP_MEMBER).unlink(missing_ok=True)
+        return None
+    return PG_DUMP_MEMBER
 
 
 def _write_archive(plain: Path, staging: Path, manifest: Manifest, *, compress: bool) -> None:
@@ -188,6 +241,8 @@ def _write_archive(plain: Path, staging: Path, manifest: Manifest, *, compress: 
             archive.add(staging / SQLITE_MEMBER, arcname=SQLITE_MEMBER)
         else:
             archive.add(staging / "tables", arcname="tables")
+        if manifest.pg_dump:
+            archive.add(staging / manifest.pg_dump, arcname=manifest.pg_dump)
 
 
 def _publish(plain: Path, path: Path, passphrase: str | None) -> None:
@@ -309,7 +364,24 @@ def _read_manifest(archive: tarfile.TarFile, path: Path) -> Manifest:
     return manifest
 
 
+def _check_pg_dump(manifest: Manifest, data: Path, path: Path) -> None:
+    import subprocess
+
+    program = shutil.which("pg_restore")
+    if not manifest.pg_dump or program is None:
+        return
+    listed = subprocess.run(
+        [program, "--list", str(data / manifest.pg_dump)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listed.returncode != 0:
+        raise StockError(f"{path}: its pg_dump archive is unreadable: {listed.stderr[:200]}")
+
+
 def _check_data(manifest: Manifest, data: Path, path: Path) -> None:
+    _check_pg_dump(manifest, data, path)
     found = _data_sums(manifest, data)
     wrong = [name for name, expected in manifest.sums().items() if found.get(name) != expected]
     if wrong:

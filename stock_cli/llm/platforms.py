@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -154,12 +153,14 @@ def resolve_key(platform: LLMPlatform) -> str | None:
     if platform.api_key:
         return platform.api_key
     if platform.api_key_env:
-        value = os.environ.get(platform.api_key_env)
+        from stock_cli.secrets import env_secret
+
+        value = env_secret(platform.api_key_env)
         if not value:
             raise ConfigError(
                 f"platform {platform.name} reads its key from ${platform.api_key_env}, "
-                "which is not set",
-                hint=f"export {platform.api_key_env}=…",
+                "which is not set (nor a file in its _FILE variable or the secrets folder)",
+                hint=f"export {platform.api_key_env}=… or {platform.api_key_env}_FILE=/path",
             )
         return value
     return None  # a local server (Ollama, vLLM, LM Studio) needs none

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -42,6 +43,10 @@ def test_backup_and_restore_round_trip(
     assert checked.exit_code == 0, checked.stderr
     manifest = json.loads(checked.stdout)
     assert manifest["schema_revision"] == report["schema_revision"]
+    if not db_url.startswith("sqlite") and shutil.which("pg_dump"):
+        assert manifest["pg_dump"] == "pg_dump.custom"  # the same snapshot, for pg_restore
+        with tarfile.open(file) as archive:
+            assert "pg_dump.custom" in archive.getnames()
     assert set(manifest["tables"]) >= {"price_bar", "chat_message", "llm_platform"}
     target = f"sqlite:///{tmp_path / 'restored.db'}"
     os.environ["STOCK_DATABASE_URL"] = target

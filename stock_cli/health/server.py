@@ -171,11 +171,38 @@ _COUNTERS = {
 
 def metrics_text(engine: sa.Engine) -> bytes:
     """Prometheus text format, computed from the database on each scrape."""
-    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client import (
+        GC_COLLECTOR,
+        PLATFORM_COLLECTOR,
+        PROCESS_COLLECTOR,
+        CollectorRegistry,
+        generate_latest,
+    )
 
     registry = CollectorRegistry()
     registry.register(DatabaseCollector(engine))
+    registry.register(BuildInfo())
+    # the standard process_*, python_gc_* and python_info families of this process
+    for standard in (PROCESS_COLLECTOR, GC_COLLECTOR, PLATFORM_COLLECTOR):
+        registry.register(standard)
     return bytes(generate_latest(registry))
+
+
+class BuildInfo:
+    """stock_build_info{version, schema_head}: which code answers, for dashboards and
+    alerts across an upgrade."""
+
+    def collect(self) -> Any:
+        from prometheus_client.core import GaugeMetricFamily
+
+        from stock_cli import __version__
+        from stock_cli.db.revision import HEAD_REVISION
+
+        info = GaugeMetricFamily(
+            "stock_build_info", "The running stock-cli", labels=["version", "schema_head"]
+        )
+        info.add_metric([__version__, HEAD_REVISION], 1)
+        yield info
 
 
 class DatabaseCollector:

@@ -65,6 +65,14 @@ def test_ready_health_and_metrics(cli: StockRunner, migrated: str, serve: Any) -
     assert [(s.labels["job"], s.labels["status"], s.value) for s in runs] == [("alerts", "ok", 1.0)]
     assert families["stock_database_up"].samples[0].value == 1
     assert "stock_job_last_success_timestamp_seconds" in families
+    from stock_cli import __version__
+
+    build = families["stock_build_info"].samples[0]
+    assert (build.labels["version"], build.value) == (__version__, 1)
+    assert build.labels["schema_head"] == doc["schema_head"]
+    assert {"process_resident_memory_bytes", "python_gc_objects_collected"} <= set(families) | {
+        s.name for f in families.values() for s in f.samples
+    }
 
 
 def test_read_only_and_unknown_routes(migrated: str, serve: Any) -> None:

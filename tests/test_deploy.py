@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,19 +31,77 @@ def test_dockerfile() -> None:
     text = (ROOT / "deploy" / "Dockerfile").read_text()
     assert text.count("FROM ") == 2
     assert "-slim" in text
-    assert "USER stock" in text
-    assert "HEALTHCHECK" in text
-    assert "/readyz" in text
+    user = next(line.split()[1] for line in text.splitlines() if line.startswith("USER "))
+    assert user.replace(":", "").isdigit(), "USER must be numeric (runAsNonRoot checks it)"
+    health = text[text.index("HEALTHCHECK") :].split("CMD", 1)[1].strip()
+    assert health.startswith("["), "the HEALTHCHECK must be exec form (no shell)"
+    assert "/readyz" in health
+    assert "STOPSIGNAL SIGTERM" in text
     assert text.index("stock db upgrade") < text.index("exec stock daemon")
 
 
-def test_compose_and_ci_workflow() -> None:
-    compose = (ROOT / "deploy" / "docker-compose.yml").read_text()
-    assert "image: postgres:15" in compose
-    assert "pg_isready" in compose
-    assert "pgdata:" in compose
-    assert 'command: ["stock", "db", "upgrade"]' in compose
-    assert "service_completed_successfully" in compose
+def test_dockerignore_keeps_secrets_and_junk_out_of_the_build_context() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for pattern in (".git", ".venv", ".env", "*.db", "deploy/secrets"):
+        assert pattern in ignored
+
+
+def _compose() -> dict[str, Any]:
+    yaml = pytest.importorskip("yaml", reason="pyyaml (a dev extra) is not installed")
+    doc: dict[str, Any] = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
+    return doc
+
+
+def test_compose_services_survive_a_reboot_and_are_confined() -> None:
+    services = _compose()["services"]
+    assert set(services) == {"postgres", "migrate", "daemon"}
+    for name, service in services.items():
+        assert service.get("restart") in ("unless-stopped", "always", "no"), name
+        assert service["read_only"] is True, name
+        assert "no-new-privileges:true" in service["security_opt"], name
+        assert service["cap_drop"] == ["ALL"], name
+        assert service["networks"] == ["stock"], name
+        assert service["deploy"]["resources"]["limits"]["memory"], name
+        assert service["logging"]["options"]["max-size"], name
+    assert services["postgres"]["restart"] == "unless-stopped"  # the daemon's database
+    assert services["daemon"]["restart"] == "unless-stopped"
+    assert services["postgres"]["healthcheck"]["test"][0] == "CMD"
+
+
+def test_compose_stop_grace_outlasts_the_daemon_grace() -> None:
+    from stock_cli.config import Settings
+
+    grace = Settings.model_fields["daemon_grace"].default
+    for name in ("daemon", "postgres"):
+        stop = _compose()["services"][name]["stop_grace_period"]
+        assert int(stop.rstrip("s")) > grace, name
+
+
+def test_compose_password_is_a_secret_never_a_default() -> None:
+    doc = _compose()
+    text = (ROOT / "deploy" / "docker-compose.yml").read_text()
+    assert "change-me" not in text and ":-" not in text
+    assert doc["secrets"]["postgres_password"]["file"] == "./secrets/postgres_password"
+    for name in ("postgres", "migrate", "daemon"):
+        assert "postgres_password" in doc["services"][name]["secrets"], name
+        environment = doc["services"][name].get("environment", {})
+        assert "POSTGRES_PASSWORD" not in environment, name
+    assert (
+        doc["services"]["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"]
+        == "/run/secrets/postgres_password"
+    )
+    ignore = (ROOT / "deploy" / "secrets" / ".gitignore").read_text().split()
+    assert ignore == ["*", "!.gitignore"]  # the secret file itself is never committed
+
+
+def test_compose_migrates_before_the_daemon_and_ci_workflow() -> None:
+    services = _compose()["services"]
+    assert services["postgres"]["image"] == "postgres:15"
+    assert services["migrate"]["command"] == ["stock", "db", "upgrade"]
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["daemon"]["depends_on"]["migrate"]["condition"] == (
+        "service_completed_successfully"
+    )
     workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
     assert "image: postgres:15" in workflow
     assert "STOCK_TEST_POSTGRES_URL" in workflow

@@ -24,7 +24,9 @@ def test_systemd_unit() -> None:
 
 def test_cron_line_runs_once() -> None:
     cron = (ROOT / "deploy" / "stock.cron").read_text()
-    assert "stock daemon --once" in cron
+    line = next(x for x in cron.splitlines() if x and not x.startswith("#"))
+    assert "stock daemon --once" in line
+    assert ">>" not in line and "logger -t stock-cli" in line  # rotated by syslog/journald
 
 
 def test_dockerfile() -> None:

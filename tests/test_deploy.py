@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +12,48 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _unit() -> dict[str, list[str]]:
+    settings: dict[str, list[str]] = {}
+    for line in (ROOT / "deploy" / "stock-daemon.service").read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            settings.setdefault(key, []).append(value)
+    return settings
+
+
 def test_systemd_unit() -> None:
-    unit = (ROOT / "deploy" / "stock-daemon.service").read_text()
-    for line in (
-        "Restart=on-failure",
-        "ExecReload=/bin/kill -HUP $MAINPID",
-        "User=stock",
-        "EnvironmentFile=",
-        "ExecStartPre=/usr/local/bin/stock db upgrade",
-    ):
-        assert line in unit
+    from stock_cli.config import Settings
+
+    unit = _unit()
+    assert unit["Type"] == ["notify"] and unit["WatchdogSec"]  # the daemon feeds it
+    assert unit["Restart"] == ["on-failure"]
+    assert unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    assert unit["User"] == ["stock"] and unit["EnvironmentFile"]
+    assert unit["ExecStartPre"] == ["/usr/local/bin/stock db upgrade"]
+    grace = Settings.model_fields["daemon_grace"].default
+    assert int(unit["TimeoutStopSec"][0]) > grace  # a running job may finish first
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
+def test_systemd_unit_is_confined_and_valid() -> None:
+    path = ROOT / "deploy" / "stock-daemon.service"
+    rated = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    level = float(rated.stdout.rsplit("exposure level for", 1)[1].split(":")[1].split()[0])
+    assert level < 4.0, rated.stdout[-400:]
+    verified = subprocess.run(
+        ["systemd-analyze", "verify", str(path)], capture_output=True, text=True, check=False
+    )
+    problems = [
+        line
+        for line in (verified.stdout + verified.stderr).splitlines()
+        if line.strip() and "is not executable" not in line  # stock is not installed here
+    ]
+    assert problems == []
 
 
 def test_cron_line_runs_once() -> None:

@@ -202,12 +202,17 @@ class Daemon:
         return results
 
     def run_forever(self) -> int:
+        from stock_cli.jobs.systemd import Watchdog, notify
+
         worker = threading.Thread(target=self._work, name="jobs", daemon=True)
         worker.start()
         self.catch_up()
+        notify("READY=1", "STATUS=running the schedules")
+        watchdog = Watchdog()
         last_check = time.monotonic()
         while not self.stopping.is_set():
             self.heartbeat()
+            watchdog.feed()
             self.scheduler.run_pending()
             now = time.monotonic()
             for entry in [r for r in self.retries if r[0] <= now]:
@@ -219,11 +224,14 @@ class Daemon:
                     if self.reload_requested.is_set() or self._fingerprint() != self.fingerprint:
                         self.reload_requested.clear()
                         log.info("reloading the schedules")
+                        notify("RELOADING=1")
                         self.load()
+                        notify("READY=1")
                 except StockError as exc:  # the database is away: keep going, look again later
                     log.warning("cannot read the schedules: %s", exc.message)
                     last_check = now + RELOAD_CHECK * 4
             self.stopping.wait(0.2)
+        notify("STOPPING=1")
         return self._shutdown(worker)
 
     def _work(self) -> None:

@@ -274,3 +274,33 @@ def test_fetch_batches_are_shared_with_skip_locked(
         holder.rollback()
     assert kinds.work_on_one_batch() is True
     engine.dispose()
+
+
+def test_the_daemon_speaks_sd_notify(
+    cli: StockRunner, sqlite_url: str, daemons: Daemons, tmp_path: Path
+) -> None:
+    """Under `Type=notify`: READY=1 once scheduling, WATCHDOG=1 from the loop, RELOADING=1
+    and READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM."""
+    import socket
+
+    assert cli.stock("db", "upgrade").exit_code == 0
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(address)
+        listener.settimeout(20)
+        proc = daemons.start(sqlite_url, env={"NOTIFY_SOCKET": address})
+        heard: list[str] = []
+
+        def hear_until(field: str) -> None:
+            while field not in heard:
+                heard.extend(listener.recv(4096).decode().split("\n"))
+
+        hear_until("READY=1")
+        hear_until("WATCHDOG=1")
+        heard.clear()
+        proc.send_signal(signal.SIGHUP)
+        hear_until("RELOADING=1")
+        hear_until("READY=1")
+        proc.send_signal(signal.SIGTERM)
+        hear_until("STOPPING=1")
+    assert daemons.stop_all() == [0]

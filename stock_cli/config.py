@@ -185,6 +185,10 @@ class CoreSettings(BaseSettings):
         gt=0,
         description="seconds between the daemon's heartbeats in the database",
     )
+    telegram_base_url: str = Field(
+        default="https://api.telegram.org",
+        description="Telegram bot API base URL (alerts and reports to telegram:TOKEN@CHAT)",
+    )
     backup_passphrase: SecretStr | None = Field(
         default=None,
         description="passphrase of encrypted backups (stock db backup --encrypt, restore)",

@@ -210,7 +210,12 @@ def alert_add(
     expression: Annotated[str, typer.Argument(help='Condition, e.g. "rsi_14 < 30".')],
     name: Annotated[str | None, typer.Option("--name", help="Alert name.")] = None,
     notify: Annotated[
-        str, typer.Option("--notify", help="log, webhook:URL or command:CMD.")
+        str,
+        typer.Option(
+            "--notify",
+            help="log, webhook:URL, command:CMD, slack:URL, discord:URL, mattermost:URL, "
+            "teams:URL, telegram:TOKEN@CHAT or ntfy:URL.",
+        ),
     ] = "log",
     repeat: Annotated[bool, flag("--repeat", help="Fire on every new bar while true.")] = False,
     include_provisional: Annotated[

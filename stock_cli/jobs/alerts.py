@@ -78,6 +78,10 @@ def _view(rule: AlertRule) -> AlertView:
 
 
 def _masked_notify(notify: str) -> str:
+    from stock_cli.jobs import notifiers
+
+    if notifiers.is_target(notify):
+        return notifiers.masked(notify)
     # webhook URLs often carry tokens (Slack, Feishu…): show the host only
     if notify.startswith("webhook:"):
         from urllib.parse import urlsplit
@@ -88,12 +92,17 @@ def _masked_notify(notify: str) -> str:
 
 
 def validate_notify(notify: str) -> str:
+    from stock_cli.jobs import notifiers
+
     if notify == "log" or (notify.startswith("command:") and len(notify) > 8):
         return notify
     if notify.startswith("webhook:") and notify[8:].startswith(("http://", "https://")):
         return notify
+    if notifiers.is_target(notify):
+        return notifiers.check_target(notify)
     raise UsageError(
-        "{notify} takes log, webhook:URL (http or https) or command:CMD",
+        "{notify} takes log, webhook:URL (http or https), command:CMD, or one of "
+        + ", ".join(f"{kind}:…" for kind in notifiers.TARGETS),
         fields={"notify": "the notification target"},
     )
 
@@ -283,6 +292,12 @@ def _deliver(notify: str, payload: dict[str, Any]) -> None:
         from stock_cli import http
 
         http.post_json(notify[8:], payload, source="the webhook", timeout=WEBHOOK_TIMEOUT)
+        return
+    from stock_cli.jobs import notifiers
+
+    if notifiers.is_target(notify):
+        title = f"stock-cli: {payload['symbol']}"
+        notifiers.send(notify, title=title, text=payload["text"], timeout=WEBHOOK_TIMEOUT)
         return
     command = notify[8:]
     body = json.dumps(payload)

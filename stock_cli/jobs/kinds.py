@@ -236,9 +236,14 @@ def format_report_markdown(document: dict[str, Any]) -> str:
 
 def deliver_report(target: str, document: dict[str, Any]) -> None:
     """POST it to a URL, or write it to a file (Markdown for .md, else JSON)."""
+    from stock_cli.jobs import notifiers
     from stock_cli.output import dumps
 
-    if target.startswith(("http://", "https://")):
+    if notifiers.is_target(target):  # a chat or push service: the Markdown text
+        notifiers.send(
+            target, title="stock-cli report", text=format_report_markdown(document), timeout=30
+        )
+    elif target.startswith(("http://", "https://")):
         from stock_cli.http import post_json
 
         post_json(target, document, source="the report webhook", timeout=30)

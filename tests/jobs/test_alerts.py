@@ -150,3 +150,72 @@ def test_bad_expression_is_refused(cli: StockRunner, migrated: str, bad: str) ->
     result = cli.stock("alert", "add", "AAPL", bad)
     assert result.exit_code == 2
     assert "position" in result.stderr
+
+
+SERVICES = {
+    # kind: (path the service is reached at, the notify address, what its body must hold)
+    "slack": ("/services/T0/B0/secret", "{url}/services/T0/B0/secret", "text"),
+    "mattermost": ("/hooks/secret", "{url}/hooks/secret", "text"),
+    "discord": ("/api/webhooks/1/secret", "{url}/api/webhooks/1/secret", "content"),
+    "teams": ("/webhookb2/secret", "{url}/webhookb2/secret", "text"),
+    "telegram": ("/bot123:secret/sendMessage", "123:secret@-1002003004", "text"),
+    "ntfy": ("/", "{url}/stock-alerts", "message"),
+}
+
+
+@pytest.mark.parametrize("kind", list(SERVICES))
+def test_chat_and_push_services_get_their_own_format_and_a_retry(
+    kind: str,
+    cli: StockRunner,
+    migrated: str,
+    replay: ReplayServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cli.stock("import", str(shared_data(*AAPL)))
+    monkeypatch.setenv("STOCK_HTTP_RETRIES", "0")
+    monkeypatch.setenv("STOCK_TELEGRAM_BASE_URL", replay.url)
+    path, address, field = SERVICES[kind]
+    replay.add(path, Reply(503, b"busy"), Reply(200, b'{"ok": true}'))
+    notify = f"{kind}:{address.format(url=replay.url)}"
+    added = cli.stock("alert", "add", "AAPL", "close > 0", "--name", "up", "--notify", notify)
+    assert added.exit_code == 0, added.stderr
+    first = json.loads(cli.stock("alert", "check", "--json").stdout)
+    assert (first["failed_deliveries"], first["delivered"]) == (1, 0)
+    second = json.loads(cli.stock("alert", "check", "--json").stdout)
+    assert second["delivered"] == 1  # the retry
+    bodies = [r.json() for r in replay.requests_to(path)]
+    assert len(bodies) == 2 and bodies[0] == bodies[1]
+    text = bodies[-1][field]
+    assert "AAPL" in text and "2018-01-19" in text and "\n" not in text  # a phone's line
+    if kind == "telegram":
+        assert bodies[-1]["chat_id"] == "-1002003004"
+    if kind == "ntfy":
+        assert (bodies[-1]["topic"], bodies[-1]["title"]) == ("stock-alerts", "stock-cli: AAPL")
+    assert "secret" not in cli.stock("alert", "ls").stdout  # tokens never shown
+    counters = db_rows(migrated, "SELECT name, labels, value FROM metric_counter")
+    assert ("stock_notification_failures_total", f"target={kind}", 1.0) in counters
+
+
+def test_a_malformed_service_address_is_refused(cli: StockRunner, migrated: str) -> None:
+    for notify in ("slack:not-a-url", "telegram:no-chat", "pager:https://x"):
+        result = cli.stock("alert", "add", "AAPL", "close > 0", "--notify", notify)
+        assert result.exit_code == 2, notify
+        assert "--notify" in result.stderr
+
+
+def test_a_report_goes_to_a_chat_service_as_text(
+    cli: StockRunner, migrated: str, replay: ReplayServer
+) -> None:
+    cli.stock("import", str(shared_data(*AAPL)))
+    cli.stock("watch", "add", "AAPL", "--list", "core")
+    replay.add("/hooks/secret", Reply(200, b"ok"))
+    target = f"mattermost:{replay.url}/hooks/secret"
+    added = cli.stock(
+        "schedule", "add", "daily", "--job", "report", "--list", "core", "--every", "1d",
+        "--output", target,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.stderr
+    ran = cli.stock("schedule", "run", "daily")
+    assert ran.exit_code == 0, ran.stderr
+    body = replay.requests_to("/hooks/secret")[-1].json()
+    assert set(body) == {"text"} and "AAPL" in body["text"]

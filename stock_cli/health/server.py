@@ -154,7 +154,7 @@ METRIC_QUERIES = {
     "JOIN price_bar b ON b.instrument_id = i.id AND NOT b.provisional "
     "WHERE i.id IN (SELECT instrument_id FROM watchlist_member) GROUP BY i.symbol",
 }
-_COUNTERS = {
+COUNTERS = {  # the cumulative counters: exported once they have counted something
     "stock_job_runs_total": ("Job runs by job and outcome", ["job", "status"]),
     "stock_fetch_rows_total": ("Bars written by fetches, by provider", ["provider"]),
     "stock_fetch_errors_total": (
@@ -237,7 +237,7 @@ def _database_metrics(conn: sa.Connection) -> Any:
     from stock_cli.db.counters import read_counters
 
     counters = read_counters(conn)
-    for name, (help_text, labels) in _COUNTERS.items():
+    for name, (help_text, labels) in COUNTERS.items():
         family = CounterMetricFamily(name.removesuffix("_total"), help_text, labels=labels)
         for label_set, value in counters.get(name, []):
             family.add_metric([label_set.get(k, "") for k in labels], value)

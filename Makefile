@@ -60,6 +60,14 @@ lint: install
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/mypy stock_cli
+	$(BIN)/hadolint deploy/Dockerfile
+	$(BIN)/shellcheck .ci/run scripts/*.sh deploy/*.sh
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/yamllint --strict deploy .github .yamllint
+	@if command -v systemd-analyze >/dev/null; then \
+		systemd-analyze security --offline=true --threshold=40 deploy/stock-daemon.service >/dev/null; \
+	else echo "systemd-analyze not here: the unit's rating is checked where it is"; fi
 
 format: install
 	$(BIN)/ruff format $(SOURCES)

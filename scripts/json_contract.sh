@@ -20,7 +20,9 @@ trap 'git -C "$ROOT" worktree remove --force "$WORK/base" >/dev/null 2>&1 || tru
 run_all() {  # run_all SOURCE_DIR OUT_DIR
     local src=$1 out=$2 i=0
     mkdir -p "$out"
-    export PYTHONPATH=$src STOCK_DATABASE_URL=sqlite:///$WORK/db-$(basename "$out").sqlite
+    local db
+    db="$WORK/db-$(basename "$out").sqlite"
+    export PYTHONPATH=$src STOCK_DATABASE_URL=sqlite:///$db
     export STOCK_NOW=2025-06-02T22:00:00Z NO_COLOR=1 STOCK_HTTP_RETRIES=0
     while IFS= read -r line; do
         [ -z "$line" ] && continue
@@ -28,7 +30,7 @@ run_all() {  # run_all SOURCE_DIR OUT_DIR
         eval "set -- $line"
         "$PY" -m stock_cli "$@" >"$out/$i.out" 2>"$out/$i.err" && rc=0 || rc=$?
         echo "exit $rc: $line" >>"$out/$i.out"
-        sed -i "s#$WORK/db-$(basename "$out").sqlite#DB#g" "$out/$i.out" "$out/$i.err"
+        sed -i "s#$db#DB#g" "$out/$i.out" "$out/$i.err"
     done <<COMMANDS
 db upgrade
 import $BARS/AAPL_*.csv $BARS/MSFT_*.csv --json
@@ -72,7 +74,8 @@ else
     run_all "$ROOT" "$WORK/out-new"
 fi
 if diff -r "$WORK/out-base" "$WORK/out-new"; then
-    echo "same output for every command ($(ls "$WORK/out-new" | grep -c out) commands)"
+    count=$(find "$WORK/out-new" -name '*.out' | wc -l)
+    echo "same output for every command ($count commands)"
 else
     echo "the output changed (above)" >&2
     exit 1

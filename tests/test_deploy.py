@@ -142,3 +142,21 @@ def test_compose_migrates_before_the_daemon_and_ci_workflow() -> None:
     assert "image: postgres:15" in workflow
     assert "STOCK_TEST_POSTGRES_URL" in workflow
     assert "make test" in workflow
+
+
+def test_deploy_script_dry_run_prints_the_steps_in_order() -> None:
+    done = subprocess.run(
+        [str(ROOT / "deploy" / "deploy.sh"), "--dry-run"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    steps = [line for line in done.stdout.splitlines() if line.startswith("+ ")]
+    order = ["stock-cli:previous", "db backup", "build", "run --rm migrate", "up -d", "/readyz"]
+    assert [next(i for i, s in enumerate(steps) if word in s) for word in order] == sorted(
+        range(len(order))
+    )
+    assert _compose()["services"]["daemon"]["image"] == "stock-cli:latest"
+    assert "backups:/backups" in _compose()["services"]["daemon"]["volumes"]

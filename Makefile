@@ -10,7 +10,7 @@ STOCK := $(BIN)/stock
 DEMO_DATA ?= $(if $(wildcard ../shared/data/bars),../shared/data/bars,)
 SOURCES := stock_cli tests migrations benchmarks
 
-.PHONY: install demo demo-show test lint format bench clean db-upgrade reliability
+.PHONY: install lock demo demo-show test lint format bench clean db-upgrade reliability
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -20,6 +20,17 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 install: $(STAMP)
+
+# deploy/constraints.txt: the exact runtime dependencies the image installs (pip -c),
+# resolved in a clean virtual environment. Run it after changing the dependencies.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet .
+	.lock-venv/bin/python -m pip freeze --exclude-editable --all \
+		| grep -v -E '^(stock-cli|pip|setuptools|wheel)==' > deploy/constraints.txt
+	rm -rf .lock-venv
 
 demo: install
 	@echo "== database (created and migrated on first use) =="

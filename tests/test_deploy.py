@@ -73,6 +73,10 @@ def test_dockerfile() -> None:
     assert health.startswith("["), "the HEALTHCHECK must be exec form (no shell)"
     assert "/readyz" in health
     assert "STOPSIGNAL SIGTERM" in text
+    assert "--constraint constraints.txt" in text  # the versions `make lock` pinned
+    pins = (ROOT / "deploy" / "constraints.txt").read_text().split()
+    assert pins and all("==" in pin for pin in pins)
+    assert {pin.split("==")[0].lower() for pin in pins} >= {"sqlmodel", "typer", "httpx"}
     assert text.index("stock db upgrade") < text.index("exec stock daemon")
 
 

@@ -29,7 +29,7 @@ lock:
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip
 	.lock-venv/bin/python -m pip install --quiet .
 	.lock-venv/bin/python -m pip freeze --exclude-editable --all \
-		| grep -v -E '^(stock-cli|pip|setuptools|wheel)==' > deploy/constraints.txt
+		| grep -v -E '^(stock-cli|pip|setuptools|wheel)( @ |==)' > deploy/constraints.txt
 	rm -rf .lock-venv
 
 demo: install

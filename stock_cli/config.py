@@ -75,7 +75,7 @@ class CoreSettings(BaseSettings):
     environment: Literal["dev", "prod"] = Field(
         default="dev",
         validation_alias=_env("STOCK_ENVIRONMENT", "ENVIRONMENT"),
-        description="dev or prod",
+        description="dev or prod (prod: JSON logs unless STOCK_LOG_FORMAT says otherwise)",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="WARNING",
@@ -221,6 +221,12 @@ class CoreSettings(BaseSettings):
     @classmethod
     def _normalise_url(cls, value: str | None) -> str | None:
         return normalise_database_url(value) if value else None
+
+    def effective_log_format(self) -> str:
+        """The log format: as set, else JSON lines in production (for log collectors)."""
+        if "log_format" not in self.model_fields_set and self.environment == "prod":
+            return "json"
+        return self.log_format
 
     def resolved_data_dir(self) -> Path:
         if self.data_dir is not None:

@@ -34,7 +34,7 @@ def setup_logging(*, level: str | None = None, fmt: str | None = None) -> None:
 
         settings = get_settings()
         level = level or settings.log_level
-        fmt = fmt or settings.log_format
+        fmt = fmt or settings.effective_log_format()
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

@@ -117,3 +117,18 @@ def test_env_example_documents_every_setting() -> None:
     for field in Settings.model_fields:
         names = env_names(field)
         assert any(f"{name}=" in example for name in names), names
+
+
+def test_production_logs_json_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stock_cli.config import clear_settings_cache, get_settings
+
+    monkeypatch.setenv("STOCK_ENVIRONMENT", "prod")
+    clear_settings_cache()
+    assert get_settings().effective_log_format() == "json"
+    monkeypatch.setenv("STOCK_LOG_FORMAT", "text")
+    clear_settings_cache()
+    assert get_settings().effective_log_format() == "text"
+    monkeypatch.setenv("STOCK_ENVIRONMENT", "dev")
+    monkeypatch.delenv("STOCK_LOG_FORMAT")
+    clear_settings_cache()
+    assert get_settings().effective_log_format() == "text"

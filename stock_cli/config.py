@@ -189,6 +189,14 @@ class CoreSettings(BaseSettings):
         default="https://api.telegram.org",
         description="Telegram bot API base URL (alerts and reports to telegram:TOKEN@CHAT)",
     )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="mail server for email: targets, smtp://user:password@host:587 "
+        "(STARTTLS) or smtps://…:465",
+    )
+    smtp_from: str = Field(
+        default="stock-cli@localhost", description="sender address of email notifications"
+    )
     backup_passphrase: SecretStr | None = Field(
         default=None,
         description="passphrase of encrypted backups (stock db backup --encrypt, restore)",

@@ -214,7 +214,7 @@ def alert_add(
         typer.Option(
             "--notify",
             help="log, webhook:URL, command:CMD, slack:URL, discord:URL, mattermost:URL, "
-            "teams:URL, telegram:TOKEN@CHAT or ntfy:URL.",
+            "teams:URL, telegram:TOKEN@CHAT, ntfy:URL or email:ADDRESS.",
         ),
     ] = "log",
     repeat: Annotated[bool, flag("--repeat", help="Fire on every new bar while true.")] = False,

@@ -7,6 +7,7 @@ chat and push services, each a small request builder over the one HTTP policy.
     teams:URL        Microsoft Teams incoming webhook        {"text": …}
     telegram:TOKEN@CHAT   Telegram bot API sendMessage       {"chat_id", "text"}
     ntfy:URL         ntfy topic URL (https://ntfy.sh/topic)  {"topic", "title", "message"}
+    email:ADDRESS[,ADDRESS…]  a mail through STOCK_SMTP_URL (smtplib)
 
 Their URLs carry tokens: `masked` shows the service and host only.
 """
@@ -61,12 +62,23 @@ TARGETS = {
 }
 
 
+EMAIL = "email"
+
+
 def is_target(notify: str) -> bool:
-    return notify.partition(":")[0] in TARGETS
+    kind = notify.partition(":")[0]
+    return kind in TARGETS or kind == EMAIL
 
 
 def check_target(notify: str) -> str:
     kind, _, address = notify.partition(":")
+    if kind == EMAIL:
+        if not all("@" in a and not a.startswith("@") for a in address.split(",")):
+            raise UsageError(
+                "{notify} email: takes addresses, a@example.com[,b@example.com]",
+                fields={"notify": "the notification target"},
+            )
+        return notify
     target = TARGETS[kind]
     if kind == "telegram":
         token, at, chat = address.rpartition("@")
@@ -83,6 +95,8 @@ def check_target(notify: str) -> str:
 
 def masked(notify: str) -> str:
     kind, _, address = notify.partition(":")
+    if kind == EMAIL:
+        return notify  # addresses are not secrets
     if kind == "telegram":
         return f"telegram:…@{address.rpartition('@')[2]}"
     parts = urlsplit(address)
@@ -94,5 +108,42 @@ def send(notify: str, *, title: str, text: str, timeout: float) -> None:
     from stock_cli import http
 
     kind, _, address = notify.partition(":")
+    if kind == EMAIL:
+        _mail(address.split(","), title=title, text=text, timeout=timeout)
+        return
     url, body = TARGETS[kind].build(address, title, text)
     http.post_json(url, body, source=f"the {kind} notification", timeout=timeout)
+
+
+def _mail(recipients: list[str], *, title: str, text: str, timeout: float) -> None:
+    import smtplib
+    import ssl
+    from email.message import EmailMessage
+
+    from stock_cli.config import get_settings
+    from stock_cli.errors import NotificationError
+
+    settings = get_settings()
+    if settings.smtp_url is None:
+        raise NotificationError("email: notifications need STOCK_SMTP_URL (the mail server)")
+    server = urlsplit(settings.smtp_url.get_secret_value())
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = settings.smtp_from, recipients, title
+    message.set_content(text)
+    secure = server.scheme == "smtps"
+    port = server.port or (465 if secure else 587)
+    try:
+        if secure:
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                server.hostname or "", port, timeout=timeout, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(server.hostname or "", port, timeout=timeout)
+        with client:
+            if not secure and client.has_extn("starttls"):
+                client.starttls(context=ssl.create_default_context())
+            if server.username:
+                client.login(server.username, server.password or "")
+            client.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise NotificationError(f"email: {server.hostname} did not take the mail: {exc}") from None

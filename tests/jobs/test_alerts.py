@@ -219,3 +219,65 @@ def test_a_report_goes_to_a_chat_service_as_text(
     assert ran.exit_code == 0, ran.stderr
     body = replay.requests_to("/hooks/secret")[-1].json()
     assert set(body) == {"text"} and "AAPL" in body["text"]
+
+
+class MailServer:
+    """A loopback SMTP server that keeps the mails it takes; the first one it refuses."""
+
+    def __init__(self) -> None:
+        import socketserver
+        import threading
+
+        self.mails: list[str] = []
+        self.refused = 0
+        outer = self
+
+        class Session(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(b"220 test SMTP\r\n")
+                while line := self.rfile.readline():
+                    verb = line[:4].upper()
+                    if verb in (b"EHLO", b"HELO"):
+                        self.wfile.write(b"250-localhost\r\n250 8BITMIME\r\n")
+                    elif verb == b"MAIL" and outer.refused == 0:
+                        outer.refused += 1
+                        self.wfile.write(b"451 try again later\r\n")
+                    elif verb == b"DATA":
+                        self.wfile.write(b"354 go on\r\n")
+                        body = []
+                        while (part := self.rfile.readline()) not in (b".\r\n", b""):
+                            body.append(part.decode())
+                        outer.mails.append("".join(body))
+                        self.wfile.write(b"250 queued\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Session)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_email_alerts_through_smtp_with_a_retry(
+    cli: StockRunner, migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli.stock("import", str(shared_data(*AAPL)))
+    mail = MailServer()
+    try:
+        monkeypatch.setenv("STOCK_SMTP_URL", f"smtp://127.0.0.1:{mail.port}")
+        monkeypatch.setenv("STOCK_SMTP_FROM", "alerts@example.com")
+        notify = "email:me@example.com,you@example.com"
+        assert cli.stock("alert", "add", "AAPL", "close > 0", "--notify", notify).exit_code == 0
+        first = json.loads(cli.stock("alert", "check", "--json").stdout)
+        assert first["failed_deliveries"] == 1  # 451: retried on the next check
+        second = json.loads(cli.stock("alert", "check", "--json").stdout)
+        assert second["delivered"] == 1
+        assert len(mail.mails) == 1
+        sent = mail.mails[0]
+        assert "Subject: stock-cli: AAPL" in sent and "To: me@example.com, you@example.com" in sent
+        assert "From: alerts@example.com" in sent and "2018-01-19" in sent
+    finally:
+        mail.server.shutdown()
+        mail.server.server_close()

@@ -495,7 +495,12 @@ def _read_ahead(paths: list[Path], *, symbol: str | None, fmt: str) -> Iterator[
     context = multiprocessing.get_context("spawn")
     done = 0
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=context,
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             queued: deque[Future[_Read]] = deque()
             waiting = iter(paths)
             for path in itertools.islice(waiting, READ_AHEAD):
@@ -512,6 +517,20 @@ def _read_ahead(paths: list[Path], *, symbol: str | None, fmt: str) -> Iterator[
         # semaphores in a sandbox…): read the rest here, only slower.
         log.info("reading the remaining files in this process", exc_info=True)
         yield from (_read_file(path, symbol, fmt) for path in paths[done:])
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the reader process: leave when the importing process is gone. A worker of a
+    process pool outlives a parent killed with SIGKILL, waiting for work for ever."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _size(paths: list[Path]) -> int:

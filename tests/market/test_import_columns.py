@@ -191,3 +191,64 @@ def test_a_big_import_reads_ahead_in_a_second_process_with_the_same_results(
     assert runs["one process"][2] == 0 and runs["two"][2] >= 1  # a reader process ran
     assert runs["two"][0] == runs["one process"][0]
     assert [r[:9] for r in runs["two"][1]] == [r[:9] for r in runs["one process"][1]]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_the_reader_process_leaves_when_the_import_is_killed(
+    migrated: str, tmp_path: Path, reader: str
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    line = "2001-01-01,10.123456,11.123456,9.123456,10.123456,10.123456,123456789\\n"
+    for n in range(24):  # about 10 MB: above the size that starts a reader process
+        body = "".join(line.replace("2001-01-01", f"{1900 + d // 365}-01-01") for d in range(1))
+        rows = [
+            f"{dt.date(1950, 1, 1) + dt.timedelta(days=d)},10.123456,11.123456,9.123456,"
+            "10.123456,10.123456,123456789\\n"
+            for d in range(6000)
+        ]
+        (folder / f"K{n:02d}.csv").write_text(HEADER + "\\n" + "".join(rows))
+        del body
+    importing = subprocess.Popen(
+        [sys.executable, "-m", "stock_cli", "import", *map(str, sorted(folder.glob("*.csv")))],
+        env={**os.environ, "STOCK_DATABASE_URL": migrated},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    children: list[int] = []
+    while not children and time.monotonic() < deadline and importing.poll() is None:
+        children = _children(importing.pid)
+        time.sleep(0.05)
+    assert children, "no reader process started"
+    importing.send_signal(signal.SIGKILL)
+    importing.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in children), "the reader outlived the import"

@@ -215,8 +215,9 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_the_reader_process_leaves_when_the_import_is_killed(
-    migrated: str, tmp_path: Path, reader: str
+    sqlite_url: str, tmp_path: Path, reader: str
 ) -> None:
+    """SQLite's big imports read ahead in a second process (PostgreSQL's use threads)."""
     import signal
     import subprocess
     import sys
@@ -236,7 +237,7 @@ def test_the_reader_process_leaves_when_the_import_is_killed(
         del body
     importing = subprocess.Popen(
         [sys.executable, "-m", "stock_cli", "import", *map(str, sorted(folder.glob("*.csv")))],
-        env={**os.environ, "STOCK_DATABASE_URL": migrated},
+        env={**os.environ, "STOCK_DATABASE_URL": sqlite_url},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

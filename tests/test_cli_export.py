@@ -144,3 +144,18 @@ def test_provisional_bars_and_bad_requests(cli: StockRunner, migrated: str, tmp_
     assert_clear_error(cli.stock("export", "NOPE"), "no stored data for NOPE")
     assert_clear_error(cli.stock("export", "--json"), "--json needs --output", code=2)
     assert_clear_error(cli.stock("export", "-f", "xlsx"), "unknown export format", code=2)
+
+
+def test_unwritable_destinations_are_clear_errors(
+    cli: StockRunner, migrated: str, tmp_path: Path
+) -> None:
+    assert cli.stock("import", str(HISTORIES[0])).exit_code == 0
+    symbol = symbol_from_filename(HISTORIES[0])
+    missing = tmp_path / "no" / "such" / "folder" / "x.csv"
+    assert_clear_error(cli.stock("export", symbol, "-o", str(missing)), "cannot write")
+    a_file = tmp_path / "taken.csv"
+    a_file.write_text("x")
+    assert_clear_error(cli.stock("export", "--per-symbol", str(a_file)), "cannot make the folder")
+    both = cli.stock("export", symbol, "--per-symbol", str(tmp_path / "d"), "-o", "x.csv")
+    assert_clear_error(both, "give --output or --per-symbol, not both", code=2)
+    assert not list(tmp_path.glob("**/*.partial"))

@@ -96,7 +96,7 @@ def schedule_add(
     from stock_cli.jobs.schedules import add_schedule
 
     chosen = {"output": output_target, "retention_days": retention_days, "keep": keep}
-    options = {k: v for k, v in chosen.items() if v}
+    options = {k: v for k, v in chosen.items() if v is not None}
     write(
         add_schedule,
         name=name,

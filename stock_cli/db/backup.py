@@ -246,23 +246,22 @@ def _write_archive(plain: Path, staging: Path, manifest: Manifest, *, compress: 
 
 
 def _publish(plain: Path, path: Path, passphrase: str | None) -> None:
-    """Move the finished archive to `path` (encrypted first if asked) without ever
-    leaving a half-written file there."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    """Move the finished archive to `path` (encrypted first if asked), readable by its
+    owner only, without ever leaving a half-written file there."""
+    from stock_cli.files import FileError, written_whole
+
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with written_whole(path, binary=True, mode=0o600) as out, plain.open("rb") as source:
         if passphrase is None:
-            shutil.copyfile(plain, partial)
+            shutil.copyfileobj(source, out)
         else:
-            with plain.open("rb") as source, partial.open("wb") as out:
-                _encrypt(source, out, passphrase)
-        os.chmod(partial, 0o600)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+            _encrypt(source, out, passphrase)
 
 
-def _cipher(passphrase: str, salt: bytes) -> Any:
+def _key(passphrase: str, salt: bytes) -> Any:
     try:
         from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
     except ImportError:
@@ -276,7 +275,7 @@ def _encrypt(source: IO[bytes], out: IO[bytes], passphrase: str) -> None:
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
     salt, nonce = os.urandom(_SALT), os.urandom(_NONCE)
-    key = _cipher(passphrase, salt)
+    key = _key(passphrase, salt)
     encryptor = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
     encryptor.authenticate_additional_data(MAGIC)
     out.write(MAGIC + salt + nonce)
@@ -299,7 +298,7 @@ def _decrypt(path: Path, out: IO[bytes], passphrase: str | None) -> None:
         source.seek(size - _TAG)
         tag = source.read(_TAG)
         source.seek(len(header))
-        key = _cipher(passphrase, salt)
+        key = _key(passphrase, salt)
         decryptor = Cipher(algorithms.AES(key), modes.GCM(nonce, tag)).decryptor()
         decryptor.authenticate_additional_data(MAGIC)
         remaining = size - len(header) - _TAG
@@ -334,6 +333,8 @@ def opened_backup(path: Path, passphrase: str | None) -> Iterator[tuple[Manifest
             with tarfile.open(archive_path, "r:*") as archive:
                 manifest = _read_manifest(archive, path)
                 archive.extractall(staging / "data", filter="data")
+        except tarfile.ReadError:
+            raise StockError(f"{path} is not a readable backup (not a tar archive)") from None
         except (tarfile.TarError, EOFError, OSError) as exc:
             raise StockError(f"{path} is not a readable backup: {exc}") from None
         data = staging / "data"

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from stock_cli.config import mask_url
 from stock_cli.db.engine import HEAD_REVISION, current_revision, get_engine
+from stock_cli.db.errors import translate_db_errors
 from stock_cli.db.migrate import upgrade
 from stock_cli.db.tables import (
     Checksum,
@@ -82,7 +83,7 @@ def copy_database(
     if str(source.url) == str(sa.make_url(target_url)):
         raise UsageError("the target is the source database")
     target = prepare_target(target_url)
-    with source.connect() as read, snapshot(read) as view:
+    with translate_db_errors(source), source.connect() as read, snapshot(read) as view:
         sums = load_tables(
             target, lambda table: read_rows(view, table), replace=replace, on_table=on_table
         )
@@ -99,7 +100,7 @@ def copy_database(
 def prepare_target(url: str) -> sa.Engine:
     """The target engine, its schema migrated to this code's head."""
     engine = get_engine(url, check_schema=False)
-    with engine.connect() as conn:
+    with translate_db_errors(engine), engine.connect() as conn:
         revision = current_revision(conn)
     if revision is not None and revision != HEAD_REVISION:
         from stock_cli.db.migrate import known_revisions
@@ -125,7 +126,7 @@ def load_tables(
     order) in one transaction, and compare what the target then holds with what was read
     (or with `expected`, a backup's manifest)."""
     writer = target.execution_options(sqlite_immediate=True)  # SQLite's write lock up front
-    with writer.connect() as conn, conn.begin():
+    with translate_db_errors(target), writer.connect() as conn, conn.begin():
         held = {k: v for k, v in count_rows(conn).items() if v and k not in SEEDED}
         if held and not replace:
             listed = ", ".join(f"{k} ({v} rows)" for k, v in sorted(held.items()))

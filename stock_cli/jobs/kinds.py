@@ -247,10 +247,14 @@ def deliver_report(target: str, document: dict[str, Any]) -> None:
         from stock_cli.http import post_json
 
         post_json(target, document, source="the report webhook", timeout=30)
-    elif target.endswith(".md"):
-        Path(target).write_text(format_report_markdown(document))
     else:
-        Path(target).write_text(dumps(document, indent=2) + "\n")
+        from stock_cli.files import written_whole
+
+        markdown = target.endswith(".md")
+        with written_whole(Path(target)) as out:
+            out.write(
+                format_report_markdown(document) if markdown else dumps(document, indent=2) + "\n"
+            )
 
 
 def _pct(value: float | None) -> str:

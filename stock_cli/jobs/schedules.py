@@ -209,6 +209,11 @@ def add_schedule(
     schedule.days = trading_days_spec(days, timezone=timezone) or ",".join(parse_days(days))
     schedule.every_seconds = parse_every(every) if every else None
     schedule.watchlist, schedule.after = watchlist, after
+    for count in ("keep", "retention_days"):
+        if (options or {}).get(count) is not None and int(options[count]) < 1:  # type: ignore[index]
+            raise UsageError(
+                f"{{{count}}} must be at least 1", fields={count: f"the {count.replace('_', ' ')}"}
+            )
     schedule.options = json.dumps(options or {})
     schedule.enabled, schedule.updated_at = True, utcnow()
     session.add(schedule)

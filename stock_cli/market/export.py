@@ -92,12 +92,22 @@ def export_bars(
         raise UsageError("{adjust} must be none or adjusted", fields=ADJUST_FIELD)
     if start and end and start > end:
         raise reversed_range(start, end)
+    if output is not None and per_symbol is not None:
+        raise UsageError(
+            "give {output} or {per_symbol}, not both",
+            fields={"output": "one file", "per_symbol": "a folder for one file a symbol"},
+        )
     instruments = _instruments(session, symbols)
     query = _Query(start, end, adjust)
     conn = session.connection()
     report = ExportReport(format=fmt, symbols=len(instruments), bars=0)
     if per_symbol is not None:
-        per_symbol.mkdir(parents=True, exist_ok=True)
+        from stock_cli.files import FileError
+
+        try:
+            per_symbol.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FileError(f"cannot make the folder {per_symbol}: {exc.strerror}") from None
         for symbol, instrument_id in instruments:
             path = per_symbol / f"{symbol}{_SUFFIX[fmt]}"
             report.bars += _write(conn, fmt, [(symbol, instrument_id)], query, path, on_symbol)
@@ -147,18 +157,10 @@ def _opened(path: Path | None, *, binary: bool) -> Iterator[Any]:
         yield sys.stdout.buffer if binary else sys.stdout
         (sys.stdout.buffer if binary else sys.stdout).flush()
         return
-    partial = path.with_name(path.name + ".partial")
-    try:
-        big = 1 << 20  # fewer, larger writes
-        with (
-            partial.open("wb", buffering=big)
-            if binary
-            else partial.open("w", newline="", buffering=big)
-        ) as out:
-            yield out
-        partial.replace(path)  # a file appears whole or not at all
-    finally:
-        partial.unlink(missing_ok=True)
+    from stock_cli.files import written_whole
+
+    with written_whole(path, binary=binary) as out:
+        yield out
 
 
 class _CsvWriter:

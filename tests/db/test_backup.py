@@ -208,3 +208,12 @@ def test_the_backup_job_keeps_the_newest_files(
     assert kept == ["stock-20261128T230000Z.tar.gz", "stock-20261129T230000Z.tar.gz"]
     del os.environ["STOCK_NOW"]
     assert cli.stock("db", "backup", "--verify", str(folder / kept[-1])).exit_code == 0
+
+
+def test_a_backup_that_cannot_be_written_is_a_clear_error(
+    cli: StockRunner, sqlite_url: str, tmp_path: Path
+) -> None:
+    populate(cli, sqlite_url, tmp_path, bars=1)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert_clear_error(cli.stock("db", "backup", str(blocker / "b.tar.gz")), "cannot write")

@@ -165,3 +165,15 @@ def test_a_copy_killed_half_way_leaves_nothing_half_done(
     else:  # it had finished before the kill: a second copy refuses, clearly
         assert_clear_error(again, "already holds data", code=2)
     assert contents(postgres_url) == contents(sqlite_url)
+
+
+def test_an_unreachable_target_is_one_clear_line(
+    cli: StockRunner, sqlite_url: str, tmp_path: Path
+) -> None:
+    from tests.conftest import free_port
+
+    os.environ["STOCK_DATABASE_URL"] = sqlite_url
+    target = f"postgresql+psycopg://nobody:secret@127.0.0.1:{free_port()}/x"
+    result = cli.stock("db", "copy", "--to", target)
+    assert_clear_error(result, "connection failed")
+    assert "secret" not in result.stderr

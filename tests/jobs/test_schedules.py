@@ -110,3 +110,11 @@ def test_first_watchlist_creates_default_schedules(cli: StockRunner, migrated: s
     assert "Created the default schedules fetch-default-hk, alerts-hk" in later.stderr
     again = cli.stock("watch", "add", "MSFT", "--list", "second")
     assert "Created" not in again.stderr
+
+
+def test_counts_in_schedule_options_are_at_least_one(cli: StockRunner, migrated: str) -> None:
+    from tests.conftest import assert_clear_error
+
+    for job, option in (("backup", "--keep"), ("prune", "--retention-days")):
+        result = cli.stock("schedule", "add", "x", "--job", job, "--every", "1d", option, "0")
+        assert_clear_error(result, f"{option} must be at least 1", code=2)

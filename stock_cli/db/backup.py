@@ -40,7 +40,7 @@ from stock_cli import __version__, clock
 from stock_cli.config import mask_url
 from stock_cli.db.copy import OnTable, TableReport, load_tables, prepare_target
 from stock_cli.db.engine import HEAD_REVISION, current_revision, get_engine, sqlite_path
-from stock_cli.db.tables import TableSum, all_tables, read_rows, snapshot, table_sums
+from stock_cli.db.tables import Chunk, TableSum, all_tables, read_rows, snapshot, summed, table_sums
 from stock_cli.errors import NotFoundError, StockError, UsageError
 from stock_cli.results import Status
 
@@ -167,20 +167,18 @@ def _stage_portable(engine: sa.Engine, staging: Path, on_table: OnTable | None) 
     folder = staging / "tables"
     folder.mkdir()
     sums: dict[str, TableSum] = {}
-    from stock_cli.db.tables import Checksum
-
     with engine.connect() as read, snapshot(read) as view:
         revision = current_revision(view) or ""
         dumped = _pg_dump(engine, view, staging)
         for table in all_tables():
-            checksum = Checksum()
             with (folder / f"{table.name}.jsonl").open("w", encoding="utf-8") as out:
-                for chunk in read_rows(view, table):
-                    checksum.add(chunk)
+
+                def write(chunk: Chunk, out: IO[str] = out) -> None:
                     out.writelines(json.dumps(row, allow_nan=False) + "\n" for row in chunk)
-            sums[table.name] = checksum.result()
+
+                sums[table.name] = summed(read_rows(view, table), write)
             if on_table:
-                on_table(table.name, checksum.rows)
+                on_table(table.name, sums[table.name].rows)
     manifest = _manifest("portable", engine.dialect.name, revision, sums)
     manifest.pg_dump = dumped
     return manifest
@@ -400,14 +398,9 @@ def _data_sums(manifest: Manifest, data: Path) -> dict[str, TableSum]:
                 return table_sums(conn)
         finally:
             engine.dispose()
-    from stock_cli.db.tables import Checksum
-
     sums = {}
     for table in all_tables():
-        checksum = Checksum()
-        for chunk in _jsonl_chunks(data / "tables" / f"{table.name}.jsonl"):
-            checksum.add(chunk)
-        sums[table.name] = checksum.result()
+        sums[table.name] = summed(_jsonl_chunks(data / "tables" / f"{table.name}.jsonl"))
     return sums
 
 

@@ -21,7 +21,7 @@ from stock_cli.db.engine import HEAD_REVISION, current_revision, get_engine
 from stock_cli.db.errors import translate_db_errors
 from stock_cli.db.migrate import upgrade
 from stock_cli.db.tables import (
-    Checksum,
+    Chunk,
     TableSum,
     all_tables,
     count_rows,
@@ -30,6 +30,7 @@ from stock_cli.db.tables import (
     reset_sequences,
     row_loader,
     snapshot,
+    summed,
     table_sums,
     write_rows,
 )
@@ -139,11 +140,11 @@ def load_tables(
         read: dict[str, TableSum] = {}
         for table in all_tables():
             load = row_loader(table)
-            checksum = Checksum()
-            for chunk in chunks(table):
-                checksum.add(chunk)
+
+            def write(chunk: Chunk, table: sa.Table = table, load: Any = load) -> None:
                 write_rows(conn, table, [load(row) for row in chunk])
-            read[table.name] = checksum.result()
+
+            read[table.name] = summed(chunks(table), write)
             if on_table:
                 on_table(table.name, read[table.name].rows)
         reset_sequences(conn)

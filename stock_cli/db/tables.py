@@ -98,13 +98,24 @@ def table_sums(
     """Row count and checksum of each table."""
     sums = {}
     for table in tables if tables is not None else all_tables():
-        checksum = Checksum()
-        for chunk in read_rows(conn, table):
-            checksum.add(chunk)
-        sums[table.name] = checksum.result()
+        sums[table.name] = summed(read_rows(conn, table))
         if on_table:
-            on_table(table.name, checksum.rows)
+            on_table(table.name, sums[table.name].rows)
     return sums
+
+
+Chunk = Sequence[tuple[Any, ...]]
+
+
+def summed(chunks: Iterable[Chunk], each: Callable[[Chunk], Any] | None = None) -> TableSum:
+    """The row count and checksum of canonical rows, handing each chunk to `each` (to
+    write it somewhere) on the way: one pass over a table whatever is done with it."""
+    checksum = Checksum()
+    for chunk in chunks:
+        checksum.add(chunk)
+        if each is not None:
+            each(chunk)
+    return checksum.result()
 
 
 def count_rows(conn: sa.Connection, tables: Iterable[sa.Table] | None = None) -> dict[str, int]:
@@ -132,31 +143,25 @@ def write_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[tuple[Any, .
 
 
 def _write_bars(conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    from stock_cli.market.store import BAR_COLUMNS, PG_COPY_TYPES
+    from stock_cli.market.store import BAR_COLUMNS, copy_bar_rows, sqlite_timestamp
 
     names = [c.name for c in _bars_table().columns]
     order = [names.index(n) for n in BAR_COLUMNS]
+    ordered = ([row[i] for i in order] for row in rows)
     driver = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        with driver.cursor() as cursor:  # type: ignore[union-attr]
-            statement = f"COPY {BARS} ({', '.join(BAR_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-            with cursor.copy(statement) as copy:
-                copy.set_types(PG_COPY_TYPES)
-                for row in rows:
-                    copy.write_row([row[i] for i in order])
+        copy_bar_rows(driver, ordered)
         return
+
+    def stored(value: Any) -> Any:  # as the SQLite types store them: ISO text
+        if isinstance(value, dt.datetime):
+            return sqlite_timestamp(value)
+        return value.isoformat() if isinstance(value, dt.date) else value
+
     marks = ", ".join("?" * len(order))
     sql = f"INSERT INTO {BARS} ({', '.join(BAR_COLUMNS)}) VALUES ({marks})"
     with contextlib.closing(driver.cursor()) as cursor:  # type: ignore[union-attr]
-        cursor.executemany(sql, [tuple(_sqlite_value(row[i]) for i in order) for row in rows])
-
-
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, dt.datetime):  # as UTCDateTime stores it: naive UTC text
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+        cursor.executemany(sql, ([stored(v) for v in row] for row in ordered))
 
 
 def _bars_table() -> sa.Table:

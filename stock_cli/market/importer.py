@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import functools
 import io
 import itertools
 import logging
@@ -22,9 +23,10 @@ import os
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from stock_cli.db.engine import session_scope
 from stock_cli.errors import StockError, UsageError
@@ -258,13 +260,8 @@ def _read_with_arrow(path: Path, *, symbol: str | None, fmt: str) -> History | N
     if not header or not first:
         return None
     layout = _layout(header, [first], fmt)
-    names = [h.strip().lower().replace("_", " ") for h in header]
-    if (
-        layout.format != "yahoo"
-        or layout.has_actions
-        or "symbol" in layout.index
-        or len(set(names)) != len(names)
-    ):
+    repeated = len(layout.index) != len(header)  # two columns of one name
+    if layout.format != "yahoo" or layout.has_actions or "symbol" in layout.index or repeated:
         return None
     numeric = [
         *(layout.index[n] for n in _OHLCV),
@@ -315,7 +312,7 @@ def _arrow_history(table: Any, layout: _Layout, symbol: str) -> History | None:
     if not (steps > 0).all():
         if not (steps < 0).all():
             return None  # unsorted or a date twice: the Python readers decide
-        stamps, days, lines = stamps[::-1], days[::-1], lines[::-1]
+        days, lines = days[::-1], lines[::-1]
         columns, adj = [c[::-1] for c in columns], adj[::-1]
     if not in_range([dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1])]):
         return None
@@ -428,30 +425,21 @@ WRITERS = 3  # PostgreSQL connections storing files at once (measured: 2 → 0.8
 
 def _imported(paths: list[Path], *, symbol: str | None, fmt: str) -> Iterator[list[ImportResult]]:
     """Each file's results, in order. PostgreSQL does most of an import's work in the
-    server, one core a connection: two connections store two files at once. SQLite has one
-    writer: a second process parses ahead instead (`_read_ahead`)."""
+    server, one core a connection: WRITERS connections store as many files at once. SQLite
+    has one writer: a second process parses ahead instead (`_read_ahead`)."""
     from stock_cli.db.engine import get_engine
 
     if len(paths) < 2 or get_engine().dialect.name != "postgresql":
         reads = _read_ahead(paths, symbol=symbol, fmt=fmt)
         yield from (_store_file(path, read) for path, read in zip(paths, reads, strict=True))
         return
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
     def one(path: Path) -> list[ImportResult]:
         return _store_file(path, _read_file(path, symbol, fmt))
 
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="import") as pool:
-        queued: deque[Future[list[ImportResult]]] = deque()
-        waiting = iter(paths)
-        for path in itertools.islice(waiting, WRITERS * 2):
-            queued.append(pool.submit(one, path))
-        while queued:
-            done = queued.popleft().result()
-            following = next(waiting, None)
-            if following is not None:
-                queued.append(pool.submit(one, following))
-            yield done
+        yield from _in_order(pool, one, paths, ahead=WRITERS * 2)
 
 
 @dataclass
@@ -466,8 +454,8 @@ class _Read:
 def _read_file(path: Path, symbol: str | None, fmt: str) -> _Read:
     canonical: str | None = None
     try:
-        canonical = normalise_symbol(symbol) if symbol else symbol_from_filename(path)
         given = normalise_symbol(symbol) if symbol else None
+        canonical = given or symbol_from_filename(path)
         return _Read(canonical, read_histories(path, symbol=given, fmt=fmt))
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else exc
@@ -488,7 +476,7 @@ def _read_ahead(paths: list[Path], *, symbol: str | None, fmt: str) -> Iterator[
         yield from (_read_file(path, symbol, fmt) for path in paths)
         return
     import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     # spawn, not fork: the child must not inherit this process's database connections
@@ -501,22 +489,33 @@ def _read_ahead(paths: list[Path], *, symbol: str | None, fmt: str) -> Iterator[
             initializer=_exit_with_parent,
             initargs=(os.getpid(),),
         ) as pool:
-            queued: deque[Future[_Read]] = deque()
-            waiting = iter(paths)
-            for path in itertools.islice(waiting, READ_AHEAD):
-                queued.append(pool.submit(_read_file, path, symbol, fmt))
-            while queued:
-                read = queued.popleft().result()
-                following = next(waiting, None)
-                if following is not None:
-                    queued.append(pool.submit(_read_file, following, symbol, fmt))
+            read = functools.partial(_read_file, symbol=symbol, fmt=fmt)
+            for result in _in_order(pool, read, paths, ahead=READ_AHEAD):
                 done += 1
-                yield read
+                yield result
     except BrokenProcessPool:
         # The reader could not start (a calling script without a __main__ guard, no
         # semaphores in a sandbox…): read the rest here, only slower.
         log.info("reading the remaining files in this process", exc_info=True)
         yield from (_read_file(path, symbol, fmt) for path in paths[done:])
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _in_order(pool: Executor, work: Callable[[T], R], items: list[T], *, ahead: int) -> Iterator[R]:
+    """`work` of each item, run by `pool` at most `ahead` items in advance, in order."""
+    queued: deque[Future[R]] = deque()
+    waiting = iter(items)
+    for item in itertools.islice(waiting, ahead):
+        queued.append(pool.submit(work, item))
+    while queued:
+        done = queued.popleft().result()
+        following = next(waiting, None)
+        if following is not None:
+            queued.append(pool.submit(work, following))
+        yield done
 
 
 def _exit_with_parent(parent: int) -> None:

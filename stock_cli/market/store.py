@@ -103,7 +103,7 @@ def store_bar_sets(
     ids = ensure_instruments(conn, infos={s.symbol: s.info for s in bar_sets})
     lock_instruments(conn, [ids[s.symbol] for s in bar_sets])
     existing = _existing_bars(conn, bar_sets, ids, postgres=postgres)
-    plan = _WritePlan(postgres, fetched_at if postgres else _sqlite_timestamp(fetched_at))
+    plan = _WritePlan(postgres, fetched_at if postgres else sqlite_timestamp(fetched_at))
     stats: list[StoreStats] = []
     for bar_set in bar_sets:
         instrument_id = ids[bar_set.symbol]
@@ -150,13 +150,12 @@ def store_columns(
     postgres = conn.dialect.name == "postgresql"
     instrument_id = ensure_instruments(conn, infos={symbol: None})[symbol]
     lock_instruments(conn, [instrument_id])
+    first, last = columns.first, columns.last
     known: dict[Any, tuple[Any, ...]] = {}
-    if columns.first and columns.last:
-        window: dict[int, tuple[dt.date, dt.date] | None] = {
-            instrument_id: (columns.first, columns.last)
-        }
+    if first and last:
+        window: dict[int, tuple[dt.date, dt.date] | None] = {instrument_id: (first, last)}
         known = _stored_in(conn, window, postgres=postgres).get(instrument_id, {})
-    plan = _WritePlan(postgres, fetched_at if postgres else _sqlite_timestamp(fetched_at))
+    plan = _WritePlan(postgres, fetched_at if postgres else sqlite_timestamp(fetched_at))
     new, updated = plan.diff_columns(instrument_id, provider, columns, known)
     plan.write(conn)
     stored_actions = (
@@ -167,8 +166,8 @@ def store_columns(
         new=new,
         updated=updated,
         unchanged=len(columns) - new - updated,
-        first_date=columns.first,
-        last_date=columns.last,
+        first_date=first,
+        last_date=last,
         actions=stored_actions,
     )
 
@@ -223,21 +222,11 @@ class _WritePlan:
         keys: list[Any] = c.dates() if self.postgres else c.days
         final = itertools.repeat(False)
         if not known:  # nothing stored in the range: every bar is new, zipped in C
-            ids, tail = itertools.repeat(instrument_id), (itertools.repeat(provider),)
-            rows = zip(
-                ids,
-                keys,
-                c.open,
-                c.high,
-                c.low,
-                c.close,
-                c.volume,
-                c.adj_close,
-                final,
-                *tail,
-                itertools.repeat(self.stamp),
-            )
-            self.rows.extend(rows)
+            each = itertools.repeat
+            self.rows.extend(
+                zip(each(instrument_id), keys, c.open, c.high, c.low, c.close, c.volume,
+                    c.adj_close, final, each(provider), each(self.stamp), strict=False)
+            )  # fmt: skip
             return len(keys), 0
         values = list(
             zip(c.open, c.high, c.low, c.close, c.volume, c.adj_close, final, strict=False)
@@ -444,10 +433,18 @@ def _write_postgres(
                 "DELETE FROM price_bar WHERE instrument_id = %s AND date = ANY(%s)",
                 (instrument_id, dates),
             )
-        with cursor.copy(f"COPY price_bar ({_BAR_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(PG_COPY_TYPES)
-            for row in rows:
-                copy.write_row(row)
+    copy_bar_rows(driver, rows)
+
+
+def copy_bar_rows(driver: Any, rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL: rows in BAR_COLUMNS order by binary COPY (no conflict handling)."""
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY price_bar ({_BAR_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(PG_COPY_TYPES)
+        for row in rows:
+            copy.write_row(row)
 
 
 # PostgreSQL's binary COPY format (the signature, then rows of length-prefixed big-endian
@@ -561,7 +558,7 @@ def _store_actions(
     return len(rows)
 
 
-def _sqlite_timestamp(value: dt.datetime) -> str:
+def sqlite_timestamp(value: dt.datetime) -> str:
     # The format SQLAlchemy's SQLite DateTime type reads back (UTC, naive).
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 

@@ -117,7 +117,6 @@ def export(
     from stock_cli.cli.progress import progress_bar
     from stock_cli.errors import UsageError
     from stock_cli.market.export import export_bars
-    from stock_cli.market.symbols import normalise_symbols
     from stock_cli.market.watchlists import resolve_symbols
 
     chosen = (
@@ -132,7 +131,7 @@ def export(
     with progress_bar(len(chosen or []), label="exporting", enabled=target is not None) as advance:
         report = read(
             export_bars,
-            symbols=normalise_symbols(chosen) if chosen else None,
+            symbols=chosen,  # canonical: resolve_symbols normalised them
             fmt=kind,
             output=target,
             per_symbol=per_symbol,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -436,12 +436,19 @@ def _write_postgres(
     copy_bar_rows(driver, rows)
 
 
-def copy_bar_rows(driver: Any, rows: Iterable[Sequence[Any]]) -> None:
-    """PostgreSQL: rows in BAR_COLUMNS order by binary COPY (no conflict handling)."""
+@contextlib.contextmanager
+def _bar_copy(driver: Any) -> Iterator[Any]:
+    """A binary COPY into price_bar, in BAR_COLUMNS order (no conflict handling)."""
     with (
         driver.cursor() as cursor,
         cursor.copy(f"COPY price_bar ({_BAR_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
     ):
+        yield copy
+
+
+def copy_bar_rows(driver: Any, rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL: rows in BAR_COLUMNS order, one Python row at a time."""
+    with _bar_copy(driver) as copy:
         copy.set_types(PG_COPY_TYPES)
         for row in rows:
             copy.write_row(row)
@@ -513,10 +520,8 @@ def encode_bars(
 
 
 def _copy_blocks(driver: Any, blocks: list[bytes]) -> None:
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f"COPY price_bar ({_BAR_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
-    ):
+    """PostgreSQL: rows encoded by `encode_bars`, whole blocks at a time."""
+    with _bar_copy(driver) as copy:
         copy.write(_PG_SIGNATURE)
         for block in blocks:
             copy.write(block)

@@ -6,32 +6,12 @@ import dataclasses
 import datetime as dt
 import shutil
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from stock_cli import output
 from stock_cli.analysis.service import ScreenMatch, ScreenResult, SymbolAnalysis
 from stock_cli.cli.view import Col, number, show
 
 CHANGES = ("1d", "5d", "1m", "3m", "6m", "ytd", "1y")
-
-
-def analysis_document(analysis: SymbolAnalysis) -> dict[str, Any]:
-    """JSON for one symbol: indicators at the top level (`jq .rsi_14`), the rest by topic."""
-    doc: dict[str, Any] = {
-        "symbol": analysis.symbol,
-        "last_date": analysis.last_date,
-        "stale": analysis.stale,
-        "adjust": analysis.adjust,
-        "bars": analysis.bars,
-        "close": analysis.summary.last_close,
-        **analysis.indicators,
-        "indicators": analysis.indicators,
-        "summary": dataclasses.asdict(analysis.summary),
-        "signals": analysis.signals,
-    }
-    if analysis.rows is not None:
-        doc["rows"] = analysis.rows
-    return doc
 
 
 def warn_provisional(skipped: Mapping[str, dt.date | None]) -> None:

@@ -55,13 +55,9 @@ def analyze(
     """
     from stock_cli.analysis.indicators import DEFAULT_SPEC
     from stock_cli.analysis.service import analyze_symbols
-    from stock_cli.cli.analysis_view import (
-        analysis_document,
-        render_analysis,
-        warn_provisional,
-        warn_stale,
-    )
+    from stock_cli.cli.analysis_view import render_analysis, warn_provisional, warn_stale
     from stock_cli.config import get_settings
+    from stock_cli.documents import analysis_document
     from stock_cli.market.symbols import normalise_symbols
 
     results = read(
@@ -102,6 +98,7 @@ def screen(
     """
     from stock_cli.analysis.service import screen_symbols
     from stock_cli.cli.analysis_view import render_screen, warn_provisional
+    from stock_cli.documents import screen_document
     from stock_cli.market.watchlists import resolve_symbols
 
     chosen = (
@@ -118,14 +115,7 @@ def screen(
     )
     warn_provisional(result.skipped_provisional)
     if json_output:
-        output.print_json(
-            {
-                "expression": result.expression,
-                "evaluated": result.evaluated,
-                "matches": result.matches,
-                "without_data": result.without_data,
-            }
-        )
+        output.print_json(screen_document(result))
         return
     render_screen(result)
 

@@ -37,6 +37,7 @@ def bars(
 
     Example: stock bars AAPL --last 20 --csv > aapl.csv
     """
+    from stock_cli.documents import bars_document
     from stock_cli.market.bars import load_bars
     from stock_cli.market.symbols import normalise_symbol
 
@@ -54,8 +55,7 @@ def bars(
         for b in result.bars
     ]
     if json_output:
-        docs = [{**output.to_jsonable(b), "volume": output.whole(b.volume)} for b in result.bars]
-        output.print_json({"symbol": result.symbol, "adjust": result.adjust, "bars": docs})
+        output.print_json(bars_document(result))
     elif csv_output:
         flags = [b.provisional for b in result.bars]
         output.print_csv(

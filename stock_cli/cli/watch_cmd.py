@@ -34,6 +34,7 @@ def add(
     Example: stock watch add AAPL 600519.SH brk.b --list core
     """
 
+    from stock_cli.documents import watch_added_document
     from stock_cli.jobs.schedules import watch_symbols
     from stock_cli.market.symbols import normalise_symbols
 
@@ -41,7 +42,7 @@ def add(
     change, created = result.change, result.created_schedules
     on = change.watchlist
     announce(
-        {"watchlist": on, "added": change.changed, "unchanged": change.unchanged},
+        watch_added_document(result),
         f"Added {', '.join(change.changed)} to watchlist {on}." if change.changed else "",
         f"Already on {on}: {', '.join(change.unchanged)}." if change.unchanged else "",
         f"Created the default schedules {', '.join(created)} (see `stock schedule ls`)."
@@ -60,6 +61,7 @@ def remove(
     Example: stock watch rm AAPL --list core
     """
 
+    from stock_cli.documents import watch_removed_document
     from stock_cli.market.symbols import normalise_symbols
     from stock_cli.market.watchlists import remove_from_watchlist
 
@@ -67,7 +69,7 @@ def remove(
     change = write(remove_from_watchlist, symbols=canonical, name=list_name)
     on = change.watchlist
     announce(
-        {"watchlist": on, "removed": change.changed, "not_on_list": change.unchanged},
+        watch_removed_document(change),
         f"Removed {', '.join(change.changed)} from watchlist {on}." if change.changed else "",
         warnings=[f"not on {on}: {', '.join(change.unchanged)}" if change.unchanged else ""],
         json_output=json_output,

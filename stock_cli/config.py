@@ -9,12 +9,13 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote
 
 from pydantic import AliasChoices, Field, SecretStr, create_model, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -29,6 +30,45 @@ MASK = "********"
 
 def _env(*names: str) -> Any:
     return AliasChoices(*names)
+
+
+def parse_origins(text: str) -> list[str]:
+    """`a,b` or `["a", "b"]`: how people write an allow-list in an environment variable."""
+    import json
+
+    text = text.strip()
+    if text.startswith("["):
+        parsed = json.loads(text)
+        if not isinstance(parsed, list) or not all(isinstance(o, str) for o in parsed):
+            raise ValueError("a JSON list of origin strings is expected")
+        return [o.strip() for o in parsed if o.strip()]
+    return [o.strip() for o in text.split(",") if o.strip()]
+
+
+def checked_origin(origin: str) -> str:
+    """An origin as browsers send it (scheme://host[:port], no path), or "*"."""
+    from urllib.parse import urlsplit
+
+    if origin == "*":
+        return origin
+    parts = urlsplit(origin)
+    try:
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        port_ok = False
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or not port_ok
+    ):
+        raise ValueError(
+            f"{origin!r} is not an origin: use scheme://host[:port], e.g. https://app.example.com"
+        )
+    return origin.rstrip("/")
 
 
 class CoreSettings(BaseSettings):
@@ -207,6 +247,27 @@ class CoreSettings(BaseSettings):
         description="seconds without a scheduler pass before /healthz fails and a daemon "
         "counts as gone",
     )
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token of `stock serve` and `stock mcp --http`; required to bind "
+        "anything but loopback",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="origins allowed to call `stock serve` from a browser: comma-separated or "
+        'a JSON list, e.g. https://app.example.com,http://localhost:5173 (none by default; "*" '
+        "allows any origin, without credentials)",
+    )
+    api_rate_limit: float = Field(
+        default=600.0,
+        ge=0,
+        description="requests per minute one client may make to `stock serve` (0: no limit)",
+    )
+    api_max_body: int = Field(
+        default=1_000_000,
+        gt=0,
+        description="largest request body `stock serve` accepts, in bytes",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -224,6 +285,16 @@ class CoreSettings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        return parse_origins(value) if isinstance(value, str) else value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _valid_origins(cls, value: list[str]) -> list[str]:
+        return [checked_origin(origin) for origin in value]
 
     @field_validator("database_url")
     @classmethod

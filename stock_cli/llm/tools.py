@@ -18,7 +18,7 @@ from dataclasses import asdict
 from typing import Any
 
 from stock_cli.db.calls import read
-from stock_cli.errors import StockError
+from stock_cli.errors import NotFoundError, StockError
 from stock_cli.llm.base import ToolSpec
 from stock_cli.output import to_jsonable
 
@@ -195,6 +195,35 @@ def compare(symbols: list[str], start: str, end: str | None = None) -> dict[str,
     return {"start": start, "end": end, "symbols": rows}
 
 
+def list_indicators(group: str | None = None, name: str | None = None) -> dict[str, Any]:
+    """The TA-Lib indicators usable in analyze and screen: names by group, or the inputs,
+    parameters and outputs of one group or one indicator.
+
+    Args:
+        group: only this group, e.g. "Momentum Indicators", with every detail
+        name: only this indicator, e.g. "rsi", with every detail
+    """
+    from stock_cli.analysis.indicators import describe_indicators
+
+    docs = describe_indicators()
+    if group is None and name is None:
+        groups: dict[str, list[str]] = {}
+        for doc in docs:
+            groups.setdefault(doc.group, []).append(doc.name)
+        return {"groups": groups, "note": "pass group or name for parameters and outputs"}
+    chosen = [
+        d
+        for d in docs
+        if (group is None or d.group.lower() == group.lower())
+        and (name is None or d.name == name.lower())
+    ]
+    if not chosen:
+        raise NotFoundError(
+            f"no indicator {'named ' + repr(name) if name else 'in group ' + repr(group)}"
+        )
+    return {"indicators": [asdict(d) for d in chosen]}
+
+
 def fetch(symbols: list[str]) -> dict[str, Any]:
     """Download the latest daily bars of symbols from the market-data providers (writes).
 
@@ -215,6 +244,7 @@ READ_ONLY_TOOLS: tuple[Callable[..., dict[str, Any]], ...] = (
     analyze,
     screen,
     compare,
+    list_indicators,
 )
 
 
@@ -234,7 +264,7 @@ def tool_spec(function: Callable[..., Any]) -> ToolSpec:
     properties: dict[str, Any] = {}
     required: list[str] = []
     for name, parameter in inspect.signature(function).parameters.items():
-        schema = _schema(hints[name])
+        schema = _schema(hints[name]) if name in hints else {}  # unannotated: anything
         if name in described:
             schema["description"] = described[name]
         properties[name] = schema
@@ -277,6 +307,9 @@ def run_tool(
         return json.dumps(
             {"error": f"unknown tool {name!r}; available: {', '.join(sorted(tools))}"}
         ), True
+    problem = argument_problem(tool_spec(tools[name]), arguments or {})
+    if problem:
+        return json.dumps({"error": f"bad arguments for {name}: {problem}"}), True
     try:
         result = tools[name](**(arguments or {}))
     except TypeError as exc:
@@ -287,6 +320,57 @@ def run_tool(
         return json.dumps({"error": f"{name} failed: {exc.__class__.__name__}: {exc}"}), True
     text = json.dumps(to_jsonable(result), ensure_ascii=False, allow_nan=False)
     return (_truncated(text) if len(text) > MAX_RESULT_CHARS else text), False
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def argument_problem(spec: ToolSpec, arguments: Any) -> str | None:
+    """What is wrong with a call's arguments against the tool's schema, or None: the
+    models (and MCP clients) get a sentence they can correct, not a Python error."""
+    if not isinstance(arguments, dict):
+        return "arguments must be a JSON object"
+    properties: dict[str, Any] = spec.parameters["properties"]
+    unknown = sorted(set(arguments) - set(properties))
+    if unknown:
+        return f"unknown argument(s) {', '.join(unknown)}; expected {', '.join(properties)}"
+    missing = [n for n in spec.parameters["required"] if n not in arguments]
+    if missing:
+        return f"missing required argument(s) {', '.join(missing)}"
+    for argument, value in arguments.items():
+        if value is not None and not _fits(properties[argument], value):
+            return f"{argument} must be {_kind(properties[argument])}, got {json.dumps(value)}"
+    return None
+
+
+def _fits(schema: dict[str, Any], value: Any) -> bool:
+    if "anyOf" in schema:
+        return any(_fits(option, value) for option in schema["anyOf"])
+    if "type" not in schema:
+        return True
+    allowed = _JSON_TYPES[schema["type"]]
+    if isinstance(value, bool) and bool not in allowed:  # True is an int in Python only
+        return False
+    if not isinstance(value, allowed):
+        return False
+    return "items" not in schema or all(_fits(schema["items"], item) for item in value)
+
+
+def _kind(schema: dict[str, Any]) -> str:
+    if "anyOf" in schema:
+        return " or ".join(_kind(option) for option in schema["anyOf"])
+    if schema["type"] == "array":
+        return f"an array of {schema['items'].get('type', 'value')}s"
+    return {"integer": "an integer", "object": "an object", "array": "an array"}.get(
+        schema["type"], f"a {schema['type']}"
+    )
 
 
 def _truncated(text: str) -> str:

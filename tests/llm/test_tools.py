@@ -45,3 +45,49 @@ def test_get_bars_caps_the_number_of_bars_and_they_fit_whole(
     assert len(doc["bars"]) == tools.MAX_BARS
     assert doc["bars"][-1]["date"] == "2018-01-19"
     assert "narrower range" in doc["note"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({"symbol": "AAPL", "limit": "60"}, 'limit must be an integer, got "60"'),
+        ({"symbol": "AAPL", "limit": True}, "limit must be an integer, got true"),
+        ({"ticker": "AAPL"}, "unknown argument(s) ticker; expected symbol, start, end, limit"),
+        ({}, "missing required argument(s) symbol"),
+        ({"symbol": ["AAPL"]}, 'symbol must be a string, got ["AAPL"]'),
+    ],
+)
+def test_arguments_that_do_not_fit_the_schema_are_named_for_the_model(
+    arguments: dict[str, Any], expected: str
+) -> None:
+    text, is_error = tools.run_tool(tools.available_tools(allow_fetch=False), "get_bars", arguments)
+    assert is_error
+    assert json.loads(text) == {"error": f"bad arguments for get_bars: {expected}"}
+
+
+def test_screen_symbols_must_be_strings() -> None:
+    text, is_error = tools.run_tool(
+        tools.available_tools(allow_fetch=False), "screen", {"expression": "x", "symbols": [1]}
+    )
+    assert is_error
+    assert "symbols must be an array of strings, got [1]" in json.loads(text)["error"]
+
+
+def test_list_indicators_by_group_then_by_name_agrees_with_the_indicator_docs() -> None:
+    from stock_cli.analysis.indicators import describe_indicators
+
+    every = tools.list_indicators()
+    names = [n for group in every["groups"].values() for n in group]
+    assert sorted(names) == sorted(d.name for d in describe_indicators())
+    assert len(json.dumps(every)) < tools.MAX_RESULT_CHARS  # the overview fits whole
+    rsi = tools.list_indicators(name="RSI")["indicators"]
+    assert [(d["name"], d["parameters"], d["outputs"]) for d in rsi] == [
+        ("rsi", {"timeperiod": 14}, ["rsi_14"])
+    ]
+    momentum = tools.list_indicators(group="momentum indicators")["indicators"]
+    assert {d["name"] for d in momentum} == set(every["groups"]["Momentum Indicators"])
+    text, is_error = tools.run_tool(
+        tools.available_tools(allow_fetch=False), "list_indicators", {"name": "nope"}
+    )
+    assert is_error
+    assert json.loads(text) == {"error": "no indicator named 'nope'"}

@@ -22,6 +22,13 @@ FORBIDDEN = (
     "dotenv",
     "platformdirs",
     "holidays",  # the exchange calendars: only when a staleness or schedule needs them
+    # the servers' optional stacks: only `stock serve` and `stock mcp` import them
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "mcp",
+    "mcp_types",
+    "anyio",
 )
 
 PROBE = """
@@ -46,6 +53,8 @@ sys.stderr.write("LOADED=" + ",".join(loaded) + "\\n")
         ["db", "--help"],
         ["config", "--help"],
         ["watch", "add", "--help"],
+        ["serve", "--help"],
+        ["mcp", "--help"],
     ],
 )
 def test_light_commands_do_not_import_heavy_modules(args: list[str]) -> None:

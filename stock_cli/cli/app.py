@@ -22,6 +22,7 @@ from stock_cli.cli import (
     import_cmd,
     jobs_cmd,
     llm_cmd,
+    serve_cmd,
     watch_cmd,
 )
 from stock_cli.cli.common import StockTyper, flag
@@ -100,6 +101,8 @@ COMMANDS: dict[str, Callable[[typer.Typer], Any]] = {
     "llm": _group("llm", llm_cmd.app),
     "daemon": _command("daemon", jobs_cmd.daemon),
     "serve-health": _command("serve-health", jobs_cmd.serve_health),
+    "serve": _command("serve", serve_cmd.serve),
+    "mcp": _command("mcp", serve_cmd.mcp),
     "schedule": _group("schedule", jobs_cmd.schedule_app),
     "alert": _group("alert", jobs_cmd.alert_app),
     "watch": _group("watch", watch_cmd.app),

@@ -24,6 +24,7 @@ from stock_cli.output import to_jsonable
 
 log = logging.getLogger(__name__)
 DB_TIMEOUT = 3.0
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @dataclass
@@ -360,13 +361,11 @@ class HealthHandler(BaseHTTPRequestHandler):
                 body["error"] = report.error
             self._send(200 if report.ready else 503, body)
         elif path == "/metrics":
-            future = app.pool.submit(metrics_text, app.engine)
-            try:
-                text = future.result(timeout=DB_TIMEOUT * 2)
-            except concurrent.futures.TimeoutError:
+            text = app.metrics()
+            if text is None:
                 self._send(503, {"status": "unavailable", "error": "metrics timed out"})
                 return
-            self._raw(200, text, "text/plain; version=0.0.4; charset=utf-8")
+            self._raw(200, text, METRICS_CONTENT_TYPE)
         elif path == "/":
             self._send(200, {"name": "stock-cli", "version": __version__})
         else:
@@ -395,28 +394,17 @@ class HealthHandler(BaseHTTPRequestHandler):
         log.debug("health: " + format, *args)
 
 
-class HealthServer:
-    """`liveness` (the daemon's) returns why the process is not alive, or None."""
+class HealthChecks:
+    """The probes' answers over one engine, each bounded in time: shared by the health
+    server and the HTTP API. `liveness` (the daemon's) returns why the process is not
+    alive, or None."""
 
-    def __init__(
-        self,
-        *,
-        url: str,
-        host: str = "127.0.0.1",
-        port: int = 8000,
-        liveness: Callable[[], str | None] | None = None,
-    ) -> None:
+    def __init__(self, *, url: str, liveness: Callable[[], str | None] | None = None) -> None:
         self.engine = _engine(url)
         self.liveness = liveness
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=4, thread_name_prefix="health-db"
         )
-        self.httpd = _HttpServer((host, port), HealthHandler)
-        self.httpd.app = self
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self._thread: threading.Thread | None = None
-        self._serving = False
 
     def report(self) -> HealthReport:
         from stock_cli.db.engine import HEAD_REVISION
@@ -433,6 +421,36 @@ class HealthServer:
                 HEAD_REVISION,
                 error=f"the database did not answer within {DB_TIMEOUT:g}s",
             )
+
+    def metrics(self) -> bytes | None:
+        """The Prometheus text, or None when the database took too long to answer."""
+        future = self.pool.submit(metrics_text, self.engine)
+        try:
+            return future.result(timeout=DB_TIMEOUT * 2)
+        except concurrent.futures.TimeoutError:
+            return None
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.engine.dispose()
+
+
+class HealthServer(HealthChecks):
+    def __init__(
+        self,
+        *,
+        url: str,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        liveness: Callable[[], str | None] | None = None,
+    ) -> None:
+        super().__init__(url=url, liveness=liveness)
+        self.httpd = _HttpServer((host, port), HealthHandler)
+        self.httpd.app = self
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread: threading.Thread | None = None
+        self._serving = False
 
     def start(self) -> HealthServer:
         self._thread = threading.Thread(
@@ -452,5 +470,4 @@ class HealthServer:
         if self._serving or self._thread is not None:
             self.httpd.shutdown()  # blocks unless serve_forever is running: only then
         self.httpd.server_close()
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.engine.dispose()
+        self.close()

@@ -360,7 +360,9 @@ def _fits(schema: dict[str, Any], value: Any) -> bool:
         return False
     if not isinstance(value, allowed):
         return False
-    return "items" not in schema or all(_fits(schema["items"], item) for item in value)
+    if "items" not in schema or not isinstance(value, list):
+        return True
+    return all(_fits(schema["items"], item) for item in value)
 
 
 def _kind(schema: dict[str, Any]) -> str:

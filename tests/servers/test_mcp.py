@@ -47,10 +47,12 @@ def run_session(url: str, work: Callable[[ClientSession], Awaitable[Any]], *args
 
     async def main() -> None:
         with open(os.devnull, "w") as errors:
-            async with stdio_client(params, errlog=errors) as (read, write):
-                async with ClientSession(read, write) as session:
-                    await session.initialize()
-                    outcome.append(await work(session))
+            async with (
+                stdio_client(params, errlog=errors) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                outcome.append(await work(session))
 
     anyio.run(main)
     return outcome[0]
@@ -251,11 +253,13 @@ def test_http_transport_lists_tools_with_the_token(store: str, tmp_path: Any) ->
 
         async def main() -> list[str]:
             headers = {"Authorization": "Bearer tok-3c1"}
-            async with httpx2.AsyncClient(headers=headers, timeout=30) as client:
-                async with streamable_http_client(url, http_client=client) as (read, write, *_):
-                    async with ClientSession(read, write) as session:
-                        await session.initialize()
-                        return [t.name for t in (await session.list_tools()).tools]
+            async with (
+                httpx2.AsyncClient(headers=headers, timeout=30) as client,
+                streamable_http_client(url, http_client=client) as (read, write, *_),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                return [t.name for t in (await session.list_tools()).tools]
 
         names: list[list[str]] = []
         anyio.run(lambda: _collect(main, names))

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+UNEXPECTED = "an unexpected error; the server log has the details"
 PROBES = ("/", "/healthz", "/readyz", "/api/v1/health")
 OPEN_PATHS = (*PROBES, "/docs", "/docs/oauth2-redirect", "/openapi.json")
 # The API's names for inputs the services name in their errors.
@@ -166,7 +167,32 @@ def _errors(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> Response:
         # The traceback goes to our log, never to the client.
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return problem(500, "internal", "an unexpected error; the server log has the details")
+        return problem(500, "internal", UNEXPECTED)
+
+
+class Contained:
+    """Starlette answers an unexpected error with our handler's 500 and then re-raises it
+    for the server to log; we logged it already, and a server that sees it drops the
+    connection. Stop it here; answer a 500 if nothing was sent yet."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        started = False
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            if scope["type"] != "http" or started:
+                return
+            log.exception("%s %s failed", scope.get("method"), scope.get("path"))
+            await problem(500, "internal", UNEXPECTED)(scope, receive, send)
 
 
 def wrap(app: Any, *, token: str | None, origins: list[str], rate: float, max_body: int) -> Any:
@@ -176,7 +202,8 @@ def wrap(app: Any, *, token: str | None, origins: list[str], rate: float, max_bo
     from stock_cli.servers.guard import BearerGuard
     from stock_cli.servers.limits import BodyLimit, RateLimit
 
-    inner = BearerGuard(app, token=token, open_paths=OPEN_PATHS) if token else app
+    contained = Contained(app)
+    inner = BearerGuard(contained, token=token, open_paths=OPEN_PATHS) if token else contained
     limited = RateLimit(inner, per_minute=rate, exempt=(*PROBES, "/metrics"))
     sized = BodyLimit(limited, max_bytes=max_body)
     return CORSMiddleware(

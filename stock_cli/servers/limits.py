@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
+from typing import Any
 
 from stock_cli.servers.guard import ASGIApp, Receive, Scope, Send, problem_body
 
@@ -29,13 +30,9 @@ async def send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
-    """Refuses a body over `max_bytes`: at once by its Content-Length, or as soon as a
-    chunked body passes the limit."""
+    """Refuses a body over `max_bytes`: at once by its Content-Length; a body without one
+    (chunked) is read up to the limit first, then handed on whole."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -45,31 +42,38 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         detail = f"the request body is over {self.max_bytes} bytes"
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await send_problem(send, 413, "too_large", detail)
-            return
-        seen, started = 0, False
-
-        async def counted_receive() -> dict[str, object]:
-            nonlocal seen
-            message = dict(await receive())
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracked_send(message: dict[str, object]) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, tracked_send)  # type: ignore[arg-type]
-        except _TooLarge:
-            if not started:
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.max_bytes:
                 await send_problem(send, 413, "too_large", detail)
+                return
+            await self.app(scope, receive, send)
+            return
+        if b"transfer-encoding" not in headers:  # no body at all
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                await send_problem(send, 413, "too_large", detail)
+                return
+            if not message.get("more_body", False):
+                break
+        delivered = False
+
+        async def replay() -> MutableMapping[str, Any]:
+            nonlocal delivered
+            if delivered:
+                return await receive()  # after the body: wait for the disconnect
+            delivered = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
 
 
 class RateLimit:

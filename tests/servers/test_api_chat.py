@@ -66,7 +66,7 @@ def anthropic_turns(replay: ReplayServer) -> None:
     )
 
 
-def sse_events(response: httpx.Response) -> list[tuple[str, Any]]:
+def sse_events(response: httpx.Response) -> list[tuple[str | None, Any]]:
     events, name = [], None
     for line in response.iter_lines():
         if line.startswith("event: "):

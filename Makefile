@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 STOCK := $(BIN)/stock
 # Offline fallback for the demo: CSV histories to import when providers are unreachable.
 DEMO_DATA ?= $(if $(wildcard ../shared/data/bars),../shared/data/bars,)
-SOURCES := stock_cli tests migrations benchmarks
+SOURCES := stock_cli tests migrations benchmarks scripts
 
 .PHONY: install lock demo demo-show test lint format bench clean db-upgrade reliability
 
@@ -21,13 +21,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# deploy/constraints.txt: the exact runtime dependencies the image installs (pip -c),
+# deploy/constraints.txt: the exact runtime dependencies the image installs (pip -c; the
+# daemon and `stock serve`, hence the api extra),
 # resolved in a clean virtual environment. Run it after changing the dependencies.
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip
-	.lock-venv/bin/python -m pip install --quiet .
+	.lock-venv/bin/python -m pip install --quiet '.[api]'
 	.lock-venv/bin/python -m pip freeze --exclude-editable --all \
 		| grep -v -E '^(stock-cli|pip|setuptools|wheel)( @ |==)' > deploy/constraints.txt
 	rm -rf .lock-venv
@@ -77,7 +78,8 @@ lint: install
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/yamllint --strict deploy .github .yamllint
 	@if command -v systemd-analyze >/dev/null; then \
-		systemd-analyze security --offline=true --threshold=40 deploy/stock-daemon.service >/dev/null; \
+		for unit in deploy/stock-daemon.service deploy/stock-api.service; do \
+			systemd-analyze security --offline=true --threshold=40 $$unit >/dev/null || exit 1; done; \
 	else echo "systemd-analyze not here: the unit's rating is checked where it is"; fi
 
 format: install

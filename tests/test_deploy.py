@@ -12,9 +12,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _unit() -> dict[str, list[str]]:
+UNITS = ("stock-daemon.service", "stock-api.service")
+
+
+def _unit(name: str = "stock-daemon.service") -> dict[str, list[str]]:
     settings: dict[str, list[str]] = {}
-    for line in (ROOT / "deploy" / "stock-daemon.service").read_text().splitlines():
+    for line in (ROOT / "deploy" / name).read_text().splitlines():
         if "=" in line and not line.startswith("#"):
             key, value = line.split("=", 1)
             settings.setdefault(key, []).append(value)
@@ -34,9 +37,21 @@ def test_systemd_unit() -> None:
     assert int(unit["TimeoutStopSec"][0]) > grace  # a running job may finish first
 
 
+def test_api_unit_serves_loopback_with_its_token_from_a_file() -> None:
+    unit = _unit("stock-api.service")
+    assert unit["ExecStart"] == ["/usr/local/bin/stock serve --host 127.0.0.1 --port 8080"]
+    assert unit["Environment"] == ["STOCK_API_TOKEN_FILE=/etc/stock-cli/api_token"]
+    assert unit["User"] == ["stock"] and unit["Restart"] == ["on-failure"]
+    assert unit["ExecStartPre"] == ["/usr/local/bin/stock db upgrade"]
+    daemon = _unit()
+    for confinement in ("ProtectSystem", "SystemCallFilter", "CapabilityBoundingSet"):
+        assert unit[confinement] == daemon[confinement], confinement
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
-def test_systemd_unit_is_confined_and_valid() -> None:
-    path = ROOT / "deploy" / "stock-daemon.service"
+@pytest.mark.parametrize("name", UNITS)
+def test_systemd_unit_is_confined_and_valid(name: str) -> None:
+    path = ROOT / "deploy" / name
     rated = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", str(path)],
         capture_output=True,
@@ -76,7 +91,14 @@ def test_dockerfile() -> None:
     assert "--constraint constraints.txt" in text  # the versions `make lock` pinned
     pins = (ROOT / "deploy" / "constraints.txt").read_text().split()
     assert pins and all("==" in pin for pin in pins)
-    assert {pin.split("==")[0].lower() for pin in pins} >= {"sqlmodel", "typer", "httpx"}
+    assert {pin.split("==")[0].lower() for pin in pins} >= {
+        "sqlmodel",
+        "typer",
+        "httpx",
+        "fastapi",
+        "uvicorn",
+    }
+    assert "'.[api]'" in text  # the image serves the API too
     assert text.index("stock db upgrade") < text.index("exec stock daemon")
 
 
@@ -94,7 +116,7 @@ def _compose() -> dict[str, Any]:
 
 def test_compose_services_survive_a_reboot_and_are_confined() -> None:
     services = _compose()["services"]
-    assert set(services) == {"postgres", "migrate", "daemon"}
+    assert set(services) == {"postgres", "migrate", "daemon", "api"}
     for name, service in services.items():
         assert service.get("restart") in ("unless-stopped", "always", "no"), name
         assert service["read_only"] is True, name
@@ -106,6 +128,18 @@ def test_compose_services_survive_a_reboot_and_are_confined() -> None:
     assert services["postgres"]["restart"] == "unless-stopped"  # the daemon's database
     assert services["daemon"]["restart"] == "unless-stopped"
     assert services["postgres"]["healthcheck"]["test"][0] == "CMD"
+
+
+def test_compose_api_needs_its_token_and_publishes_loopback_only() -> None:
+    doc = _compose()
+    api = doc["services"]["api"]
+    assert api["command"] == ["stock", "serve", "--host", "0.0.0.0", "--port", "8080"]
+    assert "stock_api_token" in api["secrets"]  # read as /run/secrets/stock_api_token
+    assert doc["secrets"]["stock_api_token"]["file"] == "./secrets/stock_api_token"
+    assert api["ports"] == ["127.0.0.1:8080:8080"]
+    assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "/readyz" in " ".join(api["healthcheck"]["test"])
+    assert "STOCK_API_TOKEN" not in str(api.get("environment", {}))
 
 
 def test_compose_stop_grace_outlasts_the_daemon_grace() -> None:

@@ -86,3 +86,19 @@ def test_an_llm_key_variable_can_be_a_file(
     del os.environ["MY_LLM_KEY_FILE"]
     with pytest.raises(Exception, match=r"\$MY_LLM_KEY, which is not set \(nor a file"):
         resolve_key(platform)
+
+
+def test_the_api_token_is_read_from_the_compose_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deploy/docker-compose.yml mounts the token as /run/secrets/stock_api_token."""
+    from stock_cli.config import clear_settings_cache, get_settings
+
+    folder = tmp_path / "run-secrets"
+    folder.mkdir()
+    (folder / "stock_api_token").write_text("from-the-secret\n")
+    monkeypatch.setenv("STOCK_SECRETS_DIR", str(folder))
+    clear_settings_cache()
+    token = get_settings().api_token
+    assert token is not None
+    assert token.get_secret_value() == "from-the-secret"

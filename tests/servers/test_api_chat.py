@@ -199,3 +199,57 @@ def test_chat_failures_are_problem_documents(
     assert down.status_code == 502, down.text
     assert down.json()["type"].startswith("llm")
     assert KEY not in down.text
+
+
+@pytest.mark.parametrize("mode", [[], ["--stream"]])
+def test_the_check_script_reports_health_and_one_answer(
+    chat_env: ReplayServer, mode: list[str]
+) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "test_chat_api.py"
+    openai_turns(chat_env)
+    with running_api() as url:
+        done = subprocess.run(
+            [sys.executable, str(script), "--url", url, "--message", "how is AAPL?", *mode],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("health: ok (")
+    answer = cli_conversation_answer(chat_env)
+    assert answer in done.stdout
+    assert "tools: get_quote" in lines[-1]
+    assert lines[-1].startswith("chat: ")
+
+
+def cli_conversation_answer(replay: ReplayServer) -> str:
+    """The recorded final answer's text (what the script must have printed)."""
+    from stock_cli.db.calls import read
+    from stock_cli.llm.conversations import get_conversation, list_conversations
+
+    latest = read(list_conversations, limit=1)[0]
+    _, messages = read(get_conversation, conversation_id=latest.id)
+    return str(messages[-1].content)
+
+
+def test_the_check_script_says_when_the_api_is_down() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "test_chat_api.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--url", refused_url()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: cannot reach http://127.0.0.1:")

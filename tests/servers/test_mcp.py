@@ -282,3 +282,53 @@ def _answers(url: str) -> bool:
         time.sleep(0.1)
         return False
     return True
+
+
+def test_stdout_carries_only_protocol_even_with_debug_logs(store: str, tmp_path: Any) -> None:
+    """Raw JSON-RPC over the pipes, at -vv: every stdout line is a protocol message."""
+    messages = [
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "1"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": "get_quote", "arguments": {"symbol": "AAPL"}},
+        },
+    ]
+    log = tmp_path / "stderr.log"
+    with log.open("w") as log_file:  # a file, not a pipe: -vv writes plenty
+        server = subprocess.Popen(
+            [sys.executable, "-m", "stock_cli", "-vv", "mcp"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+            env={**os.environ, "STOCK_DATABASE_URL": store},
+        )
+    assert server.stdin is not None and server.stdout is not None
+    replies = []
+    for message in messages:  # as a client does: each request waits for its reply
+        server.stdin.write(json.dumps(message) + "\n")
+        server.stdin.flush()
+        if "id" in message:
+            replies.append(json.loads(server.stdout.readline()))  # a whole JSON line
+    rest, _ = server.communicate(timeout=60)  # closes stdin: the client is gone
+    errors = log.read_text()
+    assert server.returncode == 0, errors[-2000:]
+    assert rest == ""  # nothing else was written to stdout
+    assert all(r["jsonrpc"] == "2.0" for r in replies)
+    assert [r["id"] for r in replies] == [1, 2, 3]
+    quote = json.loads(replies[2]["result"]["content"][0]["text"])
+    assert quote["symbol"] == "AAPL"
+    assert "DEBUG" in errors  # the logs went to stderr

@@ -4,12 +4,32 @@ thread of the test process (so the test's temporary database and settings apply)
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
-from tests.conftest import _reset_process_state, free_port, wait_until
+from tests.conftest import StockRunner, _reset_process_state, free_port, shared_data, wait_until
+
+HISTORIES = ("AAPL_2004-08-19_2018-01-19_yahoo.csv", "NVDA_1999-01-22_2014-12-31_yahoo.csv")
+
+
+@pytest.fixture
+def store(cli: StockRunner, migrated: str) -> str:
+    """Two recorded histories on a watchlist `core`, on each database in turn."""
+    paths = [str(shared_data("bars", name)) for name in HISTORIES]
+    assert cli.stock("import", *paths).exit_code == 0
+    assert cli.stock("watch", "add", "AAPL", "NVDA", "--list", "core").exit_code == 0
+    return migrated
+
+
+def cli_json(cli: StockRunner, *args: str) -> Any:
+    """What the CLI answers with --json: the oracle of the servers' answers."""
+    result = cli.stock(*args, "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,6 @@ CORS, size and rate limits; a database outage is a 503 that recovers."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -21,24 +20,9 @@ from tests.conftest import (
     shared_data,
     wait_until,
 )
-from tests.servers.conftest import ApiStarter, running_api
+from tests.servers.conftest import HISTORIES, ApiStarter, cli_json, running_api
 
-HISTORIES = ("AAPL_2004-08-19_2018-01-19_yahoo.csv", "NVDA_1999-01-22_2014-12-31_yahoo.csv")
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def store(cli: StockRunner, migrated: str) -> str:
-    paths = [str(shared_data("bars", name)) for name in HISTORIES]
-    assert cli.stock("import", *paths).exit_code == 0
-    assert cli.stock("watch", "add", "AAPL", "NVDA", "--list", "core").exit_code == 0
-    return migrated
-
-
-def cli_json(cli: StockRunner, *args: str) -> Any:
-    result = cli.stock(*args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def assert_problem(response: httpx.Response, status: int, kind: str, *words: str) -> None:

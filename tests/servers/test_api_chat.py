@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import StockRunner, refused_url, shared_data
 from tests.replay import ReplayServer, Reply
-from tests.servers.conftest import running_api
-from tests.servers.test_api import assert_problem, cli_json
+from tests.servers.conftest import cli_json, running_api
+from tests.servers.test_api import assert_problem
 from tests.test_cli_chat import (
     ANTHROPIC_TURN_0,
     ANTHROPIC_TURN_1,

@@ -17,23 +17,8 @@ import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
 from stock_cli.llm.tools import available_tools, tool_spec
-from tests.conftest import StockRunner, assert_clear_error, free_port, shared_data, wait_until
-
-HISTORIES = ("AAPL_2004-08-19_2018-01-19_yahoo.csv", "NVDA_1999-01-22_2014-12-31_yahoo.csv")
-
-
-@pytest.fixture
-def store(cli: StockRunner, migrated: str) -> str:
-    paths = [str(shared_data("bars", name)) for name in HISTORIES]
-    assert cli.stock("import", *paths).exit_code == 0
-    assert cli.stock("watch", "add", "AAPL", "NVDA", "--list", "core").exit_code == 0
-    return migrated
-
-
-def cli_json(cli: StockRunner, *args: str) -> Any:
-    result = cli.stock(*args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
+from tests.conftest import StockRunner, assert_clear_error, free_port, wait_until
+from tests.servers.conftest import cli_json
 
 
 def run_session(url: str, work: Callable[[ClientSession], Awaitable[Any]], *args: str) -> Any:

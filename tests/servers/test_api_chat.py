@@ -138,7 +138,8 @@ def test_chat_streams_server_sent_events(
     assert len(chat_env.requests_to(path)) == 2
     # logged like any chat: the CLI shows the same conversation
     shown = cli_json(cli, "conversations", "show", str(done["session_id"]))
-    assert shown["messages"][-1]["content"] == done["answer"]
+    said = [m["content"] for m in shown["messages"] if m["role"] == "assistant"]
+    assert "".join(said) == done["answer"]  # each round's text, before and after the tool
 
 
 def test_conversations_endpoints(cli: StockRunner, chat_env: ReplayServer) -> None:

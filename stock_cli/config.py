@@ -268,6 +268,12 @@ class CoreSettings(BaseSettings):
         gt=0,
         description="largest request body `stock serve` accepts, in bytes",
     )
+    base_currency: str | None = Field(
+        default=None,
+        max_length=8,
+        description="currency portfolios are valued in (e.g. USD); a portfolio may set its own; "
+        "unset: the currency of its holdings when they share one",
+    )
 
     @classmethod
     def settings_customise_sources(

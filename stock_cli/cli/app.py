@@ -22,6 +22,7 @@ from stock_cli.cli import (
     import_cmd,
     jobs_cmd,
     llm_cmd,
+    portfolio_cmd,
     serve_cmd,
     watch_cmd,
 )
@@ -106,6 +107,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], Any]] = {
     "schedule": _group("schedule", jobs_cmd.schedule_app),
     "alert": _group("alert", jobs_cmd.alert_app),
     "watch": _group("watch", watch_cmd.app),
+    "portfolio": _group("portfolio", portfolio_cmd.app),
     "db": _group("db", db_cmd.app),
     "config": _group("config", config_cmd.app),
 }

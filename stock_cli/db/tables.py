@@ -28,7 +28,8 @@ def all_tables() -> list[sa.Table]:
 
     import stock_cli.db.chat_models
     import stock_cli.db.job_models
-    import stock_cli.db.models  # noqa: F401  (registers the tables)
+    import stock_cli.db.models
+    import stock_cli.db.portfolio_models  # noqa: F401  (registers the tables)
 
     return list(SQLModel.metadata.sorted_tables)
 

@@ -11,7 +11,7 @@ prices are in the instrument's own units; currencies are the caller's business.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -42,10 +42,19 @@ class Lot:
     opened: dt.date
     quantity: float
     cost_per_share: float  # the fee of the purchase included
+    # the same cost in the portfolio's base currency, converted on the day it was paid
+    base_cost_per_share: float | None = None
 
     @property
     def cost(self) -> float:
         return self.quantity * self.cost_per_share
+
+    @property
+    def base_cost(self) -> float:
+        per_share = (
+            self.cost_per_share if self.base_cost_per_share is None else self.base_cost_per_share
+        )
+        return self.quantity * per_share
 
 
 @dataclass(frozen=True)
@@ -54,10 +63,18 @@ class Realized:
     quantity: float
     proceeds: float  # after the sell's fee
     cost: float
+    base_proceeds: float | None = None  # at the rate of the sell's day
+    base_cost: float | None = None  # at the rates of the days the shares were bought
 
     @property
     def pnl(self) -> float:
         return self.proceeds - self.cost
+
+    @property
+    def base_pnl(self) -> float:
+        if self.base_proceeds is None or self.base_cost is None:
+            return self.pnl
+        return self.base_proceeds - self.base_cost
 
 
 @dataclass
@@ -82,11 +99,29 @@ class Position:
     def realized_pnl(self) -> float:
         return sum(r.pnl for r in self.realized)
 
+    @property
+    def base_cost_basis(self) -> float:
+        return sum(lot.base_cost for lot in self.lots)
+
+    @property
+    def base_realized_pnl(self) -> float:
+        return sum(r.base_pnl for r in self.realized)
+
+
+Rate = Callable[[dt.date], float]  # the base-currency value of one unit on a day
+
 
 def build_position(
-    trades: Iterable[Trade], splits: Iterable[Split], *, method: Method = "fifo"
+    trades: Iterable[Trade],
+    splits: Iterable[Split],
+    *,
+    method: Method = "fifo",
+    rate: Rate | None = None,
 ) -> Position:
-    """The position after every trade and split, in date order (splits first on a day)."""
+    """The position after every trade and split, in date order (splits first on a day).
+
+    With `rate`, every lot also carries its cost in the base currency at the rate of its
+    purchase day, and every sale its proceeds at the rate of its own day."""
     if method not in METHODS:
         raise UsageError(f"the cost method must be one of {', '.join(METHODS)}")
     events: list[tuple[dt.date, int, Trade | Split]] = [(s.day, 0, s) for s in splits]
@@ -96,9 +131,9 @@ def build_position(
         if isinstance(event, Split):
             _split(position, event)
         elif event.side == "buy":
-            _buy(position, event, method)
+            _buy(position, event, method, rate)
         else:
-            _sell(position, event, method)
+            _sell(position, event, rate)
     return position
 
 
@@ -108,24 +143,28 @@ def _split(position: Position, split: Split) -> None:
     for lot in position.lots:
         lot.quantity *= split.ratio
         lot.cost_per_share /= split.ratio
+        if lot.base_cost_per_share is not None:
+            lot.base_cost_per_share /= split.ratio
 
 
-def _buy(position: Position, trade: Trade, method: Method) -> None:
+def _buy(position: Position, trade: Trade, method: Method, rate: Rate | None) -> None:
     if trade.quantity <= 0 or trade.price < 0 or trade.fee < 0:
         raise UsageError(f"the buy of {trade.day} needs a positive quantity and price")
-    lot = Lot(
-        trade.day, trade.quantity, (trade.quantity * trade.price + trade.fee) / trade.quantity
-    )
+    per_share = (trade.quantity * trade.price + trade.fee) / trade.quantity
+    base_per_share = per_share * rate(trade.day) if rate else None
+    lot = Lot(trade.day, trade.quantity, per_share, base_per_share)
     if method == "average" and position.lots:
         pooled = position.lots[0]
         total = pooled.quantity + lot.quantity
+        if pooled.base_cost_per_share is not None:
+            pooled.base_cost_per_share = (pooled.base_cost + lot.base_cost) / total
         pooled.cost_per_share = (pooled.cost + lot.cost) / total
         pooled.quantity = total
         return
     position.lots.append(lot)
 
 
-def _sell(position: Position, trade: Trade, method: Method) -> None:
+def _sell(position: Position, trade: Trade, rate: Rate | None) -> None:
     held = position.quantity
     if trade.quantity <= 0 or trade.price < 0 or trade.fee < 0:
         raise UsageError(f"the sell of {trade.day} needs a positive quantity and price")
@@ -134,14 +173,16 @@ def _sell(position: Position, trade: Trade, method: Method) -> None:
             f"the sell of {trade.quantity:g} on {trade.day} is more than the {held:g} held "
             "then (after splits)"
         )
-    remaining, cost = trade.quantity, 0.0
+    remaining, cost, base_cost = trade.quantity, 0.0, 0.0
     while remaining > _EPSILON:
         lot = position.lots[0]  # FIFO: the oldest; average cost: the one pooled lot
         taken = min(lot.quantity, remaining)
         cost += taken * lot.cost_per_share
+        base_cost += taken * (lot.base_cost_per_share or 0.0)
         lot.quantity -= taken
         remaining -= taken
         if lot.quantity <= _EPSILON:
             position.lots.pop(0)
     proceeds = trade.quantity * trade.price - trade.fee
-    position.realized.append(Realized(trade.day, trade.quantity, proceeds, cost))
+    base = (proceeds * rate(trade.day), base_cost) if rate else (None, None)
+    position.realized.append(Realized(trade.day, trade.quantity, proceeds, cost, *base))

@@ -85,3 +85,20 @@ def test_a_reverse_split_divides_quantities() -> None:
     position = build_position([Trade(D(2020, 1, 2), "buy", 100, 1.0)], [Split(D(2021, 1, 4), 0.1)])
     assert position.quantity == pytest.approx(10)
     assert position.average_cost == pytest.approx(10.0)
+
+
+def test_base_currency_costs_use_the_rate_of_each_purchase_and_sale() -> None:
+    rates = {D(2023, 1, 2): 1.20, D(2023, 2, 1): 1.10, D(2023, 3, 1): 1.25}
+    trades = [
+        Trade(D(2023, 1, 2), "buy", 10, 100.0),  # 1,000 → 1,200 in the base currency
+        Trade(D(2023, 2, 1), "buy", 10, 100.0),  # 1,000 → 1,100
+        Trade(D(2023, 3, 1), "sell", 15, 110.0),  # 1,650 → 2,062.50
+    ]
+    fifo = build_position(trades, [Split(D(2023, 2, 15), 2.0)], rate=rates.__getitem__)
+    # after the 2:1 the 20 shares are 40; the sale of 15 takes 15 of the first 20 (600 × 1.2)
+    (sale,) = fifo.realized
+    assert sale.base_cost == pytest.approx(15 * 50 * 1.20)
+    assert sale.base_pnl == pytest.approx(1650 * 1.25 - 900)
+    assert fifo.base_cost_basis == pytest.approx(5 * 50 * 1.20 + 20 * 50 * 1.10)
+    average = build_position(trades, [], rate=rates.__getitem__, method="average")
+    assert average.base_cost_basis == pytest.approx((1200 + 1100) / 20 * 5)

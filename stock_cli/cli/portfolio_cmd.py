@@ -1,0 +1,288 @@
+"""`stock portfolio …`: transactions and positions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import typer
+
+from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.view import Col, announce, number, show
+from stock_cli.db.calls import read, write
+
+app = new_app(
+    "Portfolios: trades, positions and P&L. Example: [bold]stock portfolio buy AAPL 10 185.2 "
+    "--date 2024-03-01[/bold]"
+)
+tx_app = new_app("A portfolio's transactions. Example: [bold]stock portfolio tx ls[/bold]")
+app.add_typer(tx_app, name="tx")
+
+PortfolioOption = Annotated[
+    str, typer.Option("--portfolio", "-P", help="Portfolio name (created on its first use).")
+]
+DateOption = Annotated[
+    dt.datetime | None,
+    typer.Option("--date", formats=["%Y-%m-%d"], help="Trade date (default: today)."),
+]
+FeeOption = Annotated[float, typer.Option("--fee", help="Fee, in the price's major unit.")]
+CurrencyOption = Annotated[
+    str | None, typer.Option("--currency", help="Currency of a cash amount (default: base).")
+]
+Symbol = Annotated[str, typer.Argument(help="Symbol, e.g. AAPL or VOD.L.")]
+DEFAULT = "default"
+
+
+def _record(json_output: bool, **fields: Any) -> None:
+    from stock_cli.market.symbols import normalise_symbol
+    from stock_cli.portfolio.service import record_transaction
+
+    if fields.get("symbol"):
+        fields["symbol"] = normalise_symbol(fields["symbol"])
+    day = fields.pop("date")
+    view = write(record_transaction, day=day.date() if day else _today(), **fields)
+    what = f"{view.kind} {view.symbol or ''}".strip()
+    announce(
+        view,
+        f"Recorded {what} on {view.date} in {view.portfolio} (#{view.id}).",
+        json_output=json_output,
+    )
+
+
+def _today() -> dt.date:
+    from stock_cli import clock
+
+    return clock.today()
+
+
+@app.command("buy")
+def buy(
+    symbol: Symbol,
+    quantity: Annotated[float, typer.Argument(help="Shares bought.")],
+    price: Annotated[float, typer.Argument(help="Price a share, as the exchange quotes it.")],
+    date: DateOption = None,
+    fee: FeeOption = 0.0,
+    currency: CurrencyOption = None,
+    portfolio: PortfolioOption = DEFAULT,
+    json_output: JsonOption = False,
+) -> None:
+    """Record a purchase.
+
+    Example: stock portfolio buy TSLA 10 200 --date 2019-06-03 --fee 1
+    """
+    _record(
+        json_output,
+        portfolio=portfolio,
+        kind="buy",
+        symbol=symbol,
+        quantity=quantity,
+        price=price,
+        fee=fee,
+        currency=currency,
+        date=date,
+    )
+
+
+@app.command("sell")
+def sell(
+    symbol: Symbol,
+    quantity: Annotated[float, typer.Argument(help="Shares sold (after any split since).")],
+    price: Annotated[float, typer.Argument(help="Price a share, as the exchange quotes it.")],
+    date: DateOption = None,
+    fee: FeeOption = 0.0,
+    currency: CurrencyOption = None,
+    portfolio: PortfolioOption = DEFAULT,
+    json_output: JsonOption = False,
+) -> None:
+    """Record a sale.
+
+    Example: stock portfolio sell TSLA 30 700 --date 2021-01-04
+    """
+    _record(
+        json_output,
+        portfolio=portfolio,
+        kind="sell",
+        symbol=symbol,
+        quantity=quantity,
+        price=price,
+        fee=fee,
+        currency=currency,
+        date=date,
+    )
+
+
+@app.command("dividend")
+def dividend(
+    symbol: Symbol,
+    amount: Annotated[float, typer.Argument(help="Cash received.")],
+    date: DateOption = None,
+    portfolio: PortfolioOption = DEFAULT,
+    json_output: JsonOption = False,
+) -> None:
+    """Record a cash dividend the provider's data misses (it replaces the stored one).
+
+    Example: stock portfolio dividend AAPL 2.40 --date 2024-02-15
+    """
+    _record(
+        json_output, portfolio=portfolio, kind="dividend", symbol=symbol, amount=amount, date=date
+    )
+
+
+@app.command("deposit")
+def deposit(
+    amount: Annotated[float, typer.Argument(help="Cash paid in.")],
+    date: DateOption = None,
+    currency: CurrencyOption = None,
+    portfolio: PortfolioOption = DEFAULT,
+    json_output: JsonOption = False,
+) -> None:
+    """Record cash paid into the portfolio.
+
+    Example: stock portfolio deposit 10000 --date 2024-01-02
+    """
+    _record(
+        json_output,
+        portfolio=portfolio,
+        kind="deposit",
+        amount=amount,
+        currency=currency,
+        date=date,
+    )
+
+
+@app.command("withdraw")
+def withdraw(
+    amount: Annotated[float, typer.Argument(help="Cash taken out.")],
+    date: DateOption = None,
+    currency: CurrencyOption = None,
+    portfolio: PortfolioOption = DEFAULT,
+    json_output: JsonOption = False,
+) -> None:
+    """Record cash taken out of the portfolio.
+
+    Example: stock portfolio withdraw 500 --date 2024-06-03
+    """
+    _record(
+        json_output,
+        portfolio=portfolio,
+        kind="withdraw",
+        amount=amount,
+        currency=currency,
+        date=date,
+    )
+
+
+@app.command("split")
+def split(
+    symbol: Symbol,
+    ratio: Annotated[float, typer.Argument(help="New shares per old share (0.1 for 1:10).")],
+    date: DateOption = None,
+    portfolio: PortfolioOption = DEFAULT,
+    json_output: JsonOption = False,
+) -> None:
+    """Correct the stored split of a day (1 cancels a wrong one).
+
+    Example: stock portfolio split TSLA 3 --date 2022-08-25
+    """
+    _record(
+        json_output, portfolio=portfolio, kind="split", symbol=symbol, quantity=ratio, date=date
+    )
+
+
+TX_COLUMNS = [
+    Col("id", "ID"),
+    Col("date", "Date"),
+    Col("kind", "Kind"),
+    Col("symbol", "Symbol", style="bold"),
+    number("quantity", "Quantity"),
+    number("price", "Price"),
+    number("amount", "Amount"),
+    number("fee", "Fee"),
+    Col("currency", "Currency"),
+]
+
+
+@tx_app.command("ls")
+def tx_ls(portfolio: PortfolioOption = DEFAULT, json_output: JsonOption = False) -> None:
+    """List a portfolio's transactions, oldest first.
+
+    Example: stock portfolio tx ls --json
+    """
+    from stock_cli.portfolio.service import list_transactions
+
+    rows = read(list_transactions, portfolio=portfolio)
+    show(rows, TX_COLUMNS, json_output=json_output, title=f"Portfolio {portfolio} ({len(rows)})")
+
+
+@tx_app.command("rm")
+def tx_rm(
+    transaction_id: Annotated[int, typer.Argument(help="Transaction ID (see tx ls).")],
+    portfolio: PortfolioOption = DEFAULT,
+    json_output: JsonOption = False,
+) -> None:
+    """Delete one transaction.
+
+    Example: stock portfolio tx rm 12
+    """
+    from stock_cli.portfolio.service import delete_transaction
+
+    view = write(delete_transaction, portfolio=portfolio, transaction_id=transaction_id)
+    announce(
+        view,
+        f"Deleted transaction #{view.id} ({view.kind} on {view.date}).",
+        json_output=json_output,
+    )
+
+
+POSITION_COLUMNS = [
+    Col("symbol", "Symbol", style="bold"),
+    number("quantity", "Quantity"),
+    number("average_cost", "Avg cost"),
+    number("last_price", "Last"),
+    Col("last_date", "Date"),
+    number("market_value", "Value"),
+    number("unrealized_pnl", "Unrealized"),
+    number("unrealized_pct", "%"),
+    number("realized_pnl", "Realized"),
+    number("dividends", "Dividends"),
+    number(
+        "weight", "Weight", value=lambda p: None if p.weight is None else round(p.weight * 100, 2)
+    ),
+]
+
+
+@app.command("ls")
+def ls(
+    portfolio: PortfolioOption = DEFAULT,
+    method: Annotated[str, typer.Option("--method", help="Cost basis: fifo or average.")] = "fifo",
+    json_output: JsonOption = False,
+) -> None:
+    """Positions valued at their last final close: cost, P&L, dividends, weight, totals.
+
+    Example: stock portfolio ls --method average --json
+    """
+    from stock_cli.config import get_settings
+    from stock_cli.portfolio.valuation import value_portfolio
+
+    result = read(
+        value_portfolio,
+        portfolio=portfolio,
+        method=method,
+        base_currency=get_settings().base_currency,
+    )
+    if json_output:
+        show([], [], json_output=True, document=result)
+        return
+    currency = result.base_currency or "no currency"
+    title = f"Portfolio {result.portfolio} on {result.as_of} ({currency}, {result.method})"
+    show(result.positions, POSITION_COLUMNS, title=title)
+    from stock_cli import output
+
+    output.message(
+        f"Value {result.market_value:,.2f}  cost {result.cost_basis:,.2f}  unrealized "
+        f"{result.unrealized_pnl:,.2f}  realized {result.realized_pnl:,.2f}  dividends "
+        f"{result.dividends:,.2f}"
+        + (f"  cash {result.cash:,.2f}" if result.cash is not None else "")
+    )
+    for note in result.notes:
+        output.warn(note)

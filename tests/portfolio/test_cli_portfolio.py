@@ -1,0 +1,164 @@
+"""`stock portfolio` on both databases: quantities through stored splits, dividends
+credited once, a GBp holding valued in GBP and in USD with FX at the trade and the
+valuation dates; every expected number worked by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import StockRunner, assert_clear_error, db_execute
+
+NOW = "2023-06-30T22:00:00Z"
+
+
+def bars_file(folder: Path, symbol: str, rows: list[tuple[str, float]]) -> Path:
+    path = folder / f"{symbol}_yahoo.csv"
+    lines = ["Date,Open,High,Low,Close,Adj Close,Volume"]
+    lines += [f"{day},{c},{c},{c},{c},{c},1000" for day, c in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def action(url: str, symbol: str, day: str, kind: str, value: float) -> None:
+    db_execute(
+        url,
+        "INSERT INTO corporate_action (instrument_id, date, kind, value, provider, fetched_at) "
+        "SELECT id, :day, :kind, :value, 'test', CURRENT_TIMESTAMP FROM instrument "
+        "WHERE symbol = :symbol",
+        day=day,
+        kind=kind,
+        value=value,
+        symbol=symbol,
+    )
+
+
+def ls(cli: StockRunner, *args: str) -> Any:
+    result = cli.stock("portfolio", "ls", "--json", *args)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def tesla(cli: StockRunner, migrated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("STOCK_NOW", NOW)
+    path = bars_file(
+        tmp_path, "TSLA", [("2023-06-28", 256.24), ("2023-06-29", 257.5), ("2023-06-30", 261.77)]
+    )
+    assert cli.stock("import", str(path), "--symbol", "TSLA").exit_code == 0
+    action(migrated, "TSLA", "2020-08-31", "split", 5.0)
+    action(migrated, "TSLA", "2022-08-25", "split", 3.0)
+    return migrated
+
+
+def test_a_2019_purchase_is_150_shares_after_two_stored_splits(
+    cli: StockRunner, tesla: str
+) -> None:
+    assert cli.stock("portfolio", "buy", "TSLA", "10", "200", "--date", "2019-06-03").exit_code == 0
+    doc = ls(cli)
+    (position,) = doc["positions"]
+    assert position["quantity"] == pytest.approx(150)
+    assert position["average_cost"] == pytest.approx(200 / 15)
+    assert (position["last_price"], position["last_date"]) == (261.77, "2023-06-30")
+    assert position["market_value"] == pytest.approx(150 * 261.77)
+    assert position["cost_basis"] == pytest.approx(2000)
+    assert position["unrealized_pnl"] == pytest.approx(150 * 261.77 - 2000)
+    assert position["weight"] == pytest.approx(1.0)
+    assert doc["market_value"] == pytest.approx(150 * 261.77)
+    # a sale in pre-split shares beyond what was held then is refused, and nothing stored
+    result = cli.stock("portfolio", "sell", "TSLA", "11", "1500", "--date", "2020-08-28")
+    assert_clear_error(result, "sell of 11 on 2020-08-28 is more than the 10 held", code=2)
+    assert len(json.loads(cli.stock("portfolio", "tx", "ls", "--json").stdout)) == 1
+    # the user's correction replaces the stored split of that day
+    assert cli.stock("portfolio", "split", "TSLA", "1", "--date", "2022-08-25").exit_code == 0
+    assert ls(cli)["positions"][0]["quantity"] == pytest.approx(50)
+
+
+def test_dividends_are_credited_once(cli: StockRunner, tesla: str) -> None:
+    cli.stock("portfolio", "buy", "TSLA", "10", "200", "--date", "2019-06-03")
+    cli.stock("portfolio", "buy", "TSLA", "30", "250", "--date", "2023-02-10")  # on the ex-date
+    action(tesla, "TSLA", "2023-02-10", "dividend", 0.5)
+    assert ls(cli)["positions"][0]["dividends"] == pytest.approx(150 * 0.5)  # not the 30 more
+    # the user records the payment of that dividend: it replaces the stored one
+    cli.stock("portfolio", "dividend", "TSLA", "80", "--date", "2023-03-01")
+    assert ls(cli)["positions"][0]["dividends"] == pytest.approx(80)
+    assert ls(cli)["dividends"] == pytest.approx(80)
+
+
+def test_fifo_and_average_realised_pnl_through_the_cli(cli: StockRunner, tesla: str) -> None:
+    for args in (
+        ("buy", "TSLA", "10", "100", "--date", "2023-01-02", "--fee", "10"),
+        ("buy", "TSLA", "10", "120", "--date", "2023-02-01"),
+        ("sell", "TSLA", "15", "130", "--date", "2023-03-01", "--fee", "5"),
+    ):
+        assert cli.stock("portfolio", *args).exit_code == 0
+    fifo = ls(cli)["positions"][0]
+    assert fifo["realized_pnl"] == pytest.approx(1945 - (1010 + 600))
+    assert fifo["cost_basis"] == pytest.approx(5 * 120)
+    average = ls(cli, "--method", "average")["positions"][0]
+    assert average["realized_pnl"] == pytest.approx(1945 - 15 * 110.5)
+    assert average["cost_basis"] == pytest.approx(5 * 110.5)
+    listed = json.loads(cli.stock("portfolio", "tx", "ls", "--json").stdout)
+    assert [t["kind"] for t in listed] == ["buy", "buy", "sell"]
+    removed = cli.stock("portfolio", "tx", "rm", str(listed[-1]["id"]), "--json")
+    assert json.loads(removed.stdout)["kind"] == "sell"
+    assert ls(cli)["positions"][0]["quantity"] == pytest.approx(20)
+
+
+@pytest.fixture
+def vodafone(
+    cli: StockRunner, migrated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    monkeypatch.setenv("STOCK_NOW", NOW)
+    path = bars_file(tmp_path, "VOD.L", [("2023-01-03", 8600.0), ("2023-06-30", 7250.0)])
+    assert cli.stock("import", str(path), "--symbol", "VOD.L").exit_code == 0
+    db_execute(migrated, "UPDATE instrument SET currency = 'GBp' WHERE symbol = 'VOD.L'")
+    return migrated
+
+
+def test_a_pence_quoted_holding_is_valued_in_pounds(cli: StockRunner, vodafone: str) -> None:
+    cli.stock("portfolio", "buy", "VOD.L", "100", "7000", "--date", "2023-01-03", "--fee", "5")
+    doc = ls(cli)
+    (position,) = doc["positions"]
+    assert doc["base_currency"] == "GBP"
+    assert position["currency"] == "GBP"
+    assert position["last_price"] == pytest.approx(72.50)
+    assert position["market_value"] == pytest.approx(7250)  # not 725,000
+    assert position["cost_basis"] == pytest.approx(7005)
+
+
+def test_usd_values_use_the_fx_of_each_day(
+    cli: StockRunner, vodafone: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli.stock("portfolio", "buy", "VOD.L", "100", "7000", "--date", "2023-01-04")
+    monkeypatch.setenv("STOCK_BASE_CURRENCY", "USD")
+    missing = cli.stock("portfolio", "ls", "--json")
+    assert_clear_error(missing, "no stored GBPUSD=X rate on or before", "to convert GBP to USD")
+    fx = bars_file(
+        tmp_path, "GBPUSD=X", [("2023-01-03", 1.20), ("2023-06-29", 1.26), ("2023-06-30", 1.27)]
+    )
+    assert cli.stock("import", str(fx), "--symbol", "GBPUSD=X").exit_code == 0
+    doc = ls(cli)
+    (position,) = doc["positions"]
+    assert doc["base_currency"] == "USD"
+    # cost at the trade date's rate (the 4th has no close: the 3rd's 1.20), value at the 30th's
+    assert position["cost_basis"] == pytest.approx(7000 * 1.20)
+    assert position["market_value"] == pytest.approx(7250 * 1.27)
+    assert position["unrealized_pnl"] == pytest.approx(7250 * 1.27 - 7000 * 1.20)
+    assert any("nearest earlier close" in note for note in doc["notes"])
+
+
+def test_cash_follows_deposits_trades_and_withdrawals(cli: StockRunner, tesla: str) -> None:
+    assert ls_empty(cli)
+    cli.stock("portfolio", "deposit", "10000", "--date", "2023-01-02")
+    cli.stock("portfolio", "buy", "TSLA", "10", "200", "--date", "2023-01-03", "--fee", "1")
+    cli.stock("portfolio", "withdraw", "500", "--date", "2023-05-02")
+    assert ls(cli)["cash"] == pytest.approx(10000 - 2001 - 500)
+
+
+def ls_empty(cli: StockRunner) -> bool:
+    result = cli.stock("portfolio", "ls", "--json")
+    return result.exit_code == 1 and "no portfolio default" in result.stderr

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from stock_cli.cli.common import JsonOption, new_app
+from stock_cli.cli.common import JsonOption, flag, new_app
 from stock_cli.cli.view import Col, announce, number, show
 from stock_cli.db.calls import read, write
 
@@ -286,3 +286,62 @@ def ls(
     )
     for note in result.notes:
         output.warn(note)
+
+
+PERF_COLUMNS = [
+    Col("symbol", "Symbol", style="bold"),
+    number("time_weighted_return", "TWR %", value=lambda p: _pct(p.time_weighted_return)),
+    number("money_weighted_return", "XIRR %", value=lambda p: _pct(p.money_weighted_return)),
+    number("end_value", "Value"),
+]
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 2)
+
+
+@app.command("perf")
+def perf(
+    portfolio: PortfolioOption = DEFAULT,
+    since: Annotated[
+        dt.datetime | None, typer.Option("--since", formats=["%Y-%m-%d"], help="First day.")
+    ] = None,
+    json_output: JsonOption = False,
+    csv_output: Annotated[bool, flag("--csv", help="Print the daily series as CSV.")] = False,
+    chart: Annotated[bool, flag("--chart", help="Draw the value line in the terminal.")] = False,
+) -> None:
+    """Value over time, time-weighted and money-weighted (XIRR) returns, max drawdown.
+
+    Example: stock portfolio perf --since 2024-01-01 --chart
+    """
+    from stock_cli import output
+    from stock_cli.config import get_settings
+    from stock_cli.portfolio.performance import portfolio_performance
+
+    result = read(
+        portfolio_performance,
+        portfolio=portfolio,
+        since=since.date() if since else None,
+        base_currency=get_settings().base_currency,
+    )
+    if json_output or csv_output:
+        if csv_output:
+            rows = [(d.date, d.value, d.flow, d.index) for d in result.series]
+            output.print_csv(["date", "value", "flow", "index"], rows)
+        else:
+            output.print_json(result)
+        return
+    show(
+        result.positions,
+        PERF_COLUMNS,
+        title=f"Portfolio {result.portfolio}: {result.since} → {result.until}",
+    )
+    output.message(
+        f"Value {result.start_value:,.2f} → {result.end_value:,.2f} {result.base_currency or ''}  "
+        f"TWR {_pct(result.time_weighted_return)} %  XIRR {_pct(result.money_weighted_return)} %  "
+        f"max drawdown {_pct(result.max_drawdown)} %"
+    )
+    if chart:
+        from stock_cli.cli.perf_chart import value_chart
+
+        output.stdout_console().print(value_chart(result))

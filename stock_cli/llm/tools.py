@@ -224,6 +224,48 @@ def list_indicators(group: str | None = None, name: str | None = None) -> dict[s
     return {"indicators": [asdict(d) for d in chosen]}
 
 
+def portfolio_positions(portfolio: str = "default", method: str = "fifo") -> dict[str, Any]:
+    """A portfolio's positions at their last close: quantity, cost, value, P&L, dividends,
+    weight, and the totals, in its base currency.
+
+    Args:
+        portfolio: portfolio name
+        method: cost basis, fifo or average
+    """
+    from stock_cli.config import get_settings
+    from stock_cli.portfolio.valuation import value_portfolio
+
+    result = read(
+        value_portfolio,
+        portfolio=portfolio,
+        method=method,
+        base_currency=get_settings().base_currency,
+    )
+    return dict(to_jsonable(result))
+
+
+def portfolio_performance(portfolio: str = "default", since: str | None = None) -> dict[str, Any]:
+    """A portfolio's time-weighted and money-weighted (XIRR) returns, in total and per
+    position, its max drawdown and its first and last values.
+
+    Args:
+        portfolio: portfolio name
+        since: first day, YYYY-MM-DD (default: its first trade)
+    """
+    from stock_cli.config import get_settings
+    from stock_cli.portfolio.performance import portfolio_performance as performance
+
+    result = read(
+        performance,
+        portfolio=portfolio,
+        since=_date(since),
+        base_currency=get_settings().base_currency,
+    )
+    doc = dict(to_jsonable(result))
+    doc.pop("series", None)  # one value a day: too long for a model; the totals say it
+    return doc
+
+
 def fetch(symbols: list[str]) -> dict[str, Any]:
     """Download the latest daily bars of symbols from the market-data providers (writes).
 
@@ -245,6 +287,8 @@ READ_ONLY_TOOLS: tuple[Callable[..., dict[str, Any]], ...] = (
     screen,
     compare,
     list_indicators,
+    portfolio_positions,
+    portfolio_performance,
 )
 
 

@@ -32,7 +32,7 @@ def xirr(flows: Sequence[tuple[dt.date, float]], *, tolerance: float = 1e-10) ->
         return float(sum(-t * cf / (1 + rate) ** (t + 1) for t, cf in years))
 
     low, high = -0.999999, 1.0
-    while value(low) * value(high) > 0 and high < 1e6:
+    while value(low) * value(high) > 0 and high < 1e12:  # short spans annualise steeply
         high *= 2
     if value(low) * value(high) > 0:
         raise UsageError("XIRR has no solution for these flows")
@@ -53,22 +53,31 @@ def xirr(flows: Sequence[tuple[dt.date, float]], *, tolerance: float = 1e-10) ->
     return rate
 
 
+def day_growth(before: float, after: float, flow: float) -> float | None:
+    """One day's growth factor with the day's external flow taken at its close (trades
+    are priced about there): (V_t - F_t) / V_{t-1}. From nothing held, a first purchase
+    grows by its close against its cost: V_t / F_t. None when there is nothing to link."""
+    if before > 0:
+        return (after - flow) / before
+    if flow > 0:
+        return after / flow
+    return None
+
+
 def time_weighted_return(
     values: Sequence[tuple[dt.date, float]], flows: Mapping[dt.date, float] | None = None
 ) -> float:
-    """The product of each day's growth, with the day's external cash flow taken as arriving
-    at the start of the day: r_t = V_t / (V_{t-1} + F_t) - 1. Deposits are positive.
+    """The product of each day's growth (`day_growth`): deposits (positive) and withdrawals
+    (negative) neither add to nor take from the return.
 
     `values` are the portfolio's values at each day's close, the flows of a day included.
     """
     flows = flows or {}
-    ordered = sorted(values)
     growth = 1.0
-    for (_, before), (day, after) in itertools.pairwise(ordered):
-        invested = before + flows.get(day, 0.0)
-        if invested <= 0:
-            continue  # nothing invested that day: no return to link
-        growth *= after / invested
+    for (_, before), (day, after) in itertools.pairwise(sorted(values)):
+        factor = day_growth(before, after, flows.get(day, 0.0))
+        if factor is not None:
+            growth *= factor
     return growth - 1
 
 

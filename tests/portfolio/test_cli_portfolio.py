@@ -4,6 +4,7 @@ valuation dates; every expected number worked by hand."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -162,3 +163,69 @@ def test_cash_follows_deposits_trades_and_withdrawals(cli: StockRunner, tesla: s
 def ls_empty(cli: StockRunner) -> bool:
     result = cli.stock("portfolio", "ls", "--json")
     return result.exit_code == 1 and "no portfolio default" in result.stderr
+
+
+PERF_BARS = [  # quarterly closes, so that XIRR annualises a year, not four days
+    ("2022-06-30", 100.0),
+    ("2022-09-30", 110.0),
+    ("2022-12-30", 99.0),
+    ("2023-03-31", 108.9),
+    ("2023-06-30", 119.79),
+]
+
+
+def test_performance_worked_by_hand(
+    cli: StockRunner, migrated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STOCK_NOW", NOW)
+    path = bars_file(tmp_path, "TSLA", PERF_BARS)
+    assert cli.stock("import", str(path), "--symbol", "TSLA").exit_code == 0
+    cli.stock("portfolio", "buy", "TSLA", "10", "100", "--date", "2022-06-30")
+    cli.stock("portfolio", "buy", "TSLA", "10", "99", "--date", "2022-12-30")
+    cli.stock("portfolio", "sell", "TSLA", "10", "119.79", "--date", "2023-06-30")
+    result = cli.stock("portfolio", "perf", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    # bar by bar, each trade's money taken at the close: +10 %, −10 %, +10 %, +10 %
+    assert doc["time_weighted_return"] == pytest.approx(1.1 * 0.9 * 1.1 * 1.1 - 1)
+    assert doc["max_drawdown"] == pytest.approx(0.99 / 1.1 - 1)
+    assert [d["value"] for d in doc["series"]] == pytest.approx([1000, 1100, 1980, 2178, 1197.9])
+    assert [d["flow"] for d in doc["series"]] == pytest.approx([1000, 0, 990, 0, -1197.9])
+    # XIRR: the rate at which the money in and out (and the value left) is worth 0 today
+    rate = doc["money_weighted_return"]
+    cash = [("2022-06-30", -1000.0), ("2022-12-30", -990.0), ("2023-06-30", 2 * 1197.9)]
+    start = dt.date(2022, 6, 30)
+    npv = sum(
+        cf / (1 + rate) ** ((dt.date.fromisoformat(day) - start).days / 365) for day, cf in cash
+    )
+    assert npv == pytest.approx(0, abs=1e-6)
+    (position,) = doc["positions"]
+    assert position["time_weighted_return"] == pytest.approx(doc["time_weighted_return"])
+    # from a later day on, what was held then is carried in
+    since = json.loads(cli.stock("portfolio", "perf", "--since", "2022-12-30", "--json").stdout)
+    assert since["time_weighted_return"] == pytest.approx(1.1 * 1.1 - 1)
+    assert since["start_value"] == pytest.approx(1980)
+    csv_out = cli.stock("portfolio", "perf", "--csv").stdout.splitlines()
+    assert csv_out[0] == "date,value,flow,index"
+    assert len(csv_out) == 6
+    table = cli.stock("portfolio", "perf", "--chart")
+    assert table.exit_code == 0, table.stderr
+    assert "TSLA" in table.stdout
+
+
+def test_the_chat_tools_answer_what_the_commands_print(cli: StockRunner, tesla: str) -> None:
+    from stock_cli.llm import tools
+
+    cli.stock("portfolio", "buy", "TSLA", "10", "200", "--date", "2019-06-03")
+    available = tools.available_tools(allow_fetch=False)
+    text, is_error = tools.run_tool(available, "portfolio_positions", {})
+    assert not is_error, text
+    assert json.loads(text) == ls(cli)
+    text, is_error = tools.run_tool(available, "portfolio_performance", {"since": "2023-06-28"})
+    assert not is_error, text
+    expected = json.loads(cli.stock("portfolio", "perf", "--since", "2023-06-28", "--json").stdout)
+    expected.pop("series")
+    assert json.loads(text) == expected
+    text, is_error = tools.run_tool(available, "portfolio_positions", {"portfolio": "nope"})
+    assert is_error
+    assert json.loads(text) == {"error": "no portfolio nope"}

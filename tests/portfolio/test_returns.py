@@ -64,13 +64,13 @@ def test_xirr_of_a_simple_year_and_of_a_loss() -> None:
 
 def test_time_weighted_return_neutralises_deposits_and_withdrawals() -> None:
     days = [D(2024, 1, 2), D(2024, 1, 3), D(2024, 1, 4), D(2024, 1, 5)]
-    # day 2: +10 % (1,000 → 1,100); day 3: 500 deposited, then −5 % (1,600 → 1,520);
-    # day 4: 200 withdrawn, then +2 % (1,320 → 1,346.40)
-    values = list(zip(days, [1000.0, 1100.0, 1520.0, 1346.4], strict=True))
+    # day 2: +10 % (1,000 → 1,100); day 3: −5 % (→ 1,045), then 500 deposited (1,545);
+    # day 4: +2 % (→ 1,575.90), then 200 withdrawn (1,375.90)
+    values = list(zip(days, [1000.0, 1100.0, 1545.0, 1375.9], strict=True))
     flows = {days[2]: 500.0, days[3]: -200.0}
     assert time_weighted_return(values, flows) == pytest.approx(1.10 * 0.95 * 1.02 - 1)
-    # without neutralising the flows the same values would look like +34.6 %
-    assert time_weighted_return(values) == pytest.approx(1346.4 / 1000 - 1)
+    # without neutralising the flows the same values would look like +37.6 %
+    assert time_weighted_return(values) == pytest.approx(1375.9 / 1000 - 1)
 
 
 def test_max_drawdown_is_the_largest_fall_from_a_peak() -> None:

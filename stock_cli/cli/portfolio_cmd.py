@@ -55,60 +55,47 @@ def _today() -> dt.date:
     return clock.today()
 
 
-@app.command("buy")
-def buy(
-    symbol: Symbol,
-    quantity: Annotated[float, typer.Argument(help="Shares bought.")],
-    price: Annotated[float, typer.Argument(help="Price a share, as the exchange quotes it.")],
-    date: DateOption = None,
-    fee: FeeOption = 0.0,
-    currency: CurrencyOption = None,
-    portfolio: PortfolioOption = DEFAULT,
-    json_output: JsonOption = False,
-) -> None:
-    """Record a purchase.
+Quantity = Annotated[float, typer.Argument(help="Shares, in that day's shares (splits).")]
+Price = Annotated[float, typer.Argument(help="Price a share, as the exchange quotes it.")]
 
-    Example: stock portfolio buy TSLA 10 200 --date 2019-06-03 --fee 1
-    """
-    _record(
-        json_output,
-        portfolio=portfolio,
-        kind="buy",
-        symbol=symbol,
-        quantity=quantity,
-        price=price,
-        fee=fee,
-        currency=currency,
-        date=date,
+
+def _trade_command(side: str, doc: str) -> Any:
+    def command(
+        symbol: Symbol,
+        quantity: Quantity,
+        price: Price,
+        date: DateOption = None,
+        fee: FeeOption = 0.0,
+        currency: CurrencyOption = None,
+        portfolio: PortfolioOption = DEFAULT,
+        json_output: JsonOption = False,
+    ) -> None:
+        _record(
+            json_output,
+            portfolio=portfolio,
+            kind=side,
+            symbol=symbol,
+            quantity=quantity,
+            price=price,
+            fee=fee,
+            currency=currency,
+            date=date,
+        )
+
+    command.__doc__ = doc
+    return command
+
+
+app.command("buy")(
+    _trade_command(
+        "buy", "Record a purchase.\n\nExample: stock portfolio buy TSLA 10 200 --date 2019-06-03"
     )
-
-
-@app.command("sell")
-def sell(
-    symbol: Symbol,
-    quantity: Annotated[float, typer.Argument(help="Shares sold (after any split since).")],
-    price: Annotated[float, typer.Argument(help="Price a share, as the exchange quotes it.")],
-    date: DateOption = None,
-    fee: FeeOption = 0.0,
-    currency: CurrencyOption = None,
-    portfolio: PortfolioOption = DEFAULT,
-    json_output: JsonOption = False,
-) -> None:
-    """Record a sale.
-
-    Example: stock portfolio sell TSLA 30 700 --date 2021-01-04
-    """
-    _record(
-        json_output,
-        portfolio=portfolio,
-        kind="sell",
-        symbol=symbol,
-        quantity=quantity,
-        price=price,
-        fee=fee,
-        currency=currency,
-        date=date,
+)
+app.command("sell")(
+    _trade_command(
+        "sell", "Record a sale.\n\nExample: stock portfolio sell TSLA 30 700 --date 2021-01-04"
     )
+)
 
 
 @app.command("dividend")
@@ -128,48 +115,39 @@ def dividend(
     )
 
 
-@app.command("deposit")
-def deposit(
-    amount: Annotated[float, typer.Argument(help="Cash paid in.")],
-    date: DateOption = None,
-    currency: CurrencyOption = None,
-    portfolio: PortfolioOption = DEFAULT,
-    json_output: JsonOption = False,
-) -> None:
-    """Record cash paid into the portfolio.
+Amount = Annotated[float, typer.Argument(help="Cash amount.")]
 
-    Example: stock portfolio deposit 10000 --date 2024-01-02
-    """
-    _record(
-        json_output,
-        portfolio=portfolio,
-        kind="deposit",
-        amount=amount,
-        currency=currency,
-        date=date,
+
+def _cash_command(kind: str, doc: str) -> Any:
+    def command(
+        amount: Amount,
+        date: DateOption = None,
+        currency: CurrencyOption = None,
+        portfolio: PortfolioOption = DEFAULT,
+        json_output: JsonOption = False,
+    ) -> None:
+        _record(
+            json_output, portfolio=portfolio, kind=kind, amount=amount, currency=currency, date=date
+        )
+
+    command.__doc__ = doc
+    return command
+
+
+app.command("deposit")(
+    _cash_command(
+        "deposit",
+        "Record cash paid into the portfolio.\n\nExample: stock portfolio deposit 10000 "
+        "--date 2024-01-02",
     )
-
-
-@app.command("withdraw")
-def withdraw(
-    amount: Annotated[float, typer.Argument(help="Cash taken out.")],
-    date: DateOption = None,
-    currency: CurrencyOption = None,
-    portfolio: PortfolioOption = DEFAULT,
-    json_output: JsonOption = False,
-) -> None:
-    """Record cash taken out of the portfolio.
-
-    Example: stock portfolio withdraw 500 --date 2024-06-03
-    """
-    _record(
-        json_output,
-        portfolio=portfolio,
-        kind="withdraw",
-        amount=amount,
-        currency=currency,
-        date=date,
+)
+app.command("withdraw")(
+    _cash_command(
+        "withdraw",
+        "Record cash taken out of the portfolio.\n\nExample: stock portfolio withdraw 500 "
+        "--date 2024-06-03",
     )
+)
 
 
 @app.command("split")

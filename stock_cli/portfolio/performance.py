@@ -24,7 +24,7 @@ from stock_cli.db.portfolio_models import PortfolioTransaction
 from stock_cli.errors import NotFoundError, UsageError
 from stock_cli.portfolio.returns import day_growth, max_drawdown, xirr
 from stock_cli.portfolio.service import _portfolio, major_unit
-from stock_cli.portfolio.valuation import Rates, _base_currency, _splits, _trades
+from stock_cli.portfolio.valuation import Rates, _base_currency, _splits, _trades, transactions
 
 
 @dataclass(frozen=True)
@@ -91,19 +91,13 @@ def portfolio_performance(
 ) -> Performance:
     owner = _portfolio(session, portfolio)
     until = as_of or clock.today()
-    rows = session.execute(
-        sa.select(PortfolioTransaction, Instrument)
-        .outerjoin(Instrument, col(Instrument.id) == col(PortfolioTransaction.instrument_id))
-        .where(col(PortfolioTransaction.portfolio_id) == owner.id)
-        .where(col(PortfolioTransaction.date) <= until)
-        .order_by(col(PortfolioTransaction.date), col(PortfolioTransaction.id))
-    ).all()
+    rows = transactions(session, portfolio_id=owner.id, until=until)  # type: ignore[arg-type]
     if not rows:
         raise NotFoundError(f"portfolio {portfolio} has no transactions up to {until}")
     instruments = {i.id: i for _, i in rows if i is not None}
     base = _base_currency(owner.base_currency or base_currency, instruments.values())
     fx = Rates(session, base)
-    holdings = _holdings(session, [(t, i) for t, i in rows], fx, until)
+    holdings = _holdings(session, rows, fx, until)
     tracks_cash = any(t.kind in ("deposit", "withdraw") for t, _ in rows)
     first = min(t.date for t, _ in rows)
     days = sorted({d for h in holdings for d in h.days if first <= d <= until})
@@ -111,7 +105,7 @@ def portfolio_performance(
     days = [d for d in days if d >= start]
     if not days:
         raise UsageError(f"no stored bars of the holdings between {start} and {until}")
-    values, flows = _totals(holdings, [(t, i) for t, i in rows], fx, days, tracks_cash)
+    values, flows = _totals(holdings, rows, fx, days, tracks_cash)
     # From the first trade nothing is carried in; from a later --since, what was held then
     carried = start > first
     series = _series(days, values, flows, carried=carried)

@@ -63,17 +63,11 @@ def value_portfolio(
         raise UsageError(f"the cost method must be one of {', '.join(METHODS)}")
     owner = _portfolio(session, portfolio)
     day = as_of or clock.today()
-    rows = session.execute(
-        sa.select(PortfolioTransaction, Instrument)
-        .outerjoin(Instrument, col(Instrument.id) == col(PortfolioTransaction.instrument_id))
-        .where(col(PortfolioTransaction.portfolio_id) == owner.id)
-        .where(col(PortfolioTransaction.date) <= day)
-        .order_by(col(PortfolioTransaction.date), col(PortfolioTransaction.id))
-    ).all()
+    rows = transactions(session, portfolio_id=owner.id, until=day)  # type: ignore[arg-type]
     by_instrument: dict[int, list[PortfolioTransaction]] = defaultdict(list)
     instruments: dict[int, Instrument] = {}
     for row, instrument in rows:
-        if instrument is not None:
+        if instrument is not None and instrument.id is not None:
             by_instrument[instrument.id].append(row)
             instruments[instrument.id] = instrument
     base = _base_currency(owner.base_currency or base_currency, instruments.values())
@@ -89,7 +83,7 @@ def value_portfolio(
         replace(v, weight=v.market_value / invested if invested and v.market_value else None)
         for v in sorted(valued, key=lambda p: p.symbol)
     ]
-    cash = _cash([(t, i) for t, i in rows], fx, base)
+    cash = _cash(rows, fx, base)
     notes += fx.notes
     return PortfolioValue(
         portfolio=owner.name,
@@ -105,6 +99,34 @@ def value_portfolio(
         cash=cash,
         notes=notes,
     )
+
+
+def transactions(
+    session: Session, *, portfolio_id: int, until: dt.date
+) -> list[tuple[PortfolioTransaction, Instrument | None]]:
+    """A portfolio's transactions up to a day, oldest first, with their instruments."""
+    rows = session.execute(
+        sa.select(PortfolioTransaction, Instrument)
+        .outerjoin(Instrument, col(Instrument.id) == col(PortfolioTransaction.instrument_id))
+        .where(col(PortfolioTransaction.portfolio_id) == portfolio_id)
+        .where(col(PortfolioTransaction.date) <= until)
+        .order_by(col(PortfolioTransaction.date), col(PortfolioTransaction.id))
+    ).all()
+    return [(t, i) for t, i in rows]
+
+
+def _actions(
+    session: Session, instrument: Instrument, kind: str, day: dt.date
+) -> list[tuple[dt.date, float]]:
+    """The stored corporate actions of a kind (split, dividend) up to a day."""
+    rows = session.execute(
+        sa.select(col(CorporateAction.date), col(CorporateAction.value)).where(
+            col(CorporateAction.instrument_id) == instrument.id,
+            col(CorporateAction.kind) == kind,
+            col(CorporateAction.date) <= day,
+        )
+    ).all()
+    return [(d, float(v)) for d, v in rows]
 
 
 def _base_currency(chosen: str | None, instruments: object) -> str | None:
@@ -242,14 +264,7 @@ def _splits(
     session: Session, instrument: Instrument, txs: list[PortfolioTransaction], day: dt.date
 ) -> list[Split]:
     """The stored splits, each replaced by the user's correction of the same day."""
-    stored = session.execute(
-        sa.select(col(CorporateAction.date), col(CorporateAction.value)).where(
-            col(CorporateAction.instrument_id) == instrument.id,
-            col(CorporateAction.kind) == "split",
-            col(CorporateAction.date) <= day,
-        )
-    ).all()
-    by_day = {d: float(v) for d, v in stored}
+    by_day = dict(_actions(session, instrument, "split", day))
     by_day.update({t.date: float(t.quantity or 1.0) for t in txs if t.kind == "split"})
     return [Split(d, r) for d, r in sorted(by_day.items()) if r != 1.0]
 
@@ -270,14 +285,7 @@ def _dividends(
     the ex-date's rate; a recorded dividend replaces the stored one it follows."""
     recorded = sorted(t.date for t in txs if t.kind == "dividend")
     total = sum((t.amount or 0.0) * fx.rate(currency, t.date) for t in txs if t.kind == "dividend")
-    stored = session.execute(
-        sa.select(col(CorporateAction.date), col(CorporateAction.value)).where(
-            col(CorporateAction.instrument_id) == instrument.id,
-            col(CorporateAction.kind) == "dividend",
-            col(CorporateAction.date) <= day,
-        )
-    ).all()
-    for ex_date, per_share in stored:
+    for ex_date, per_share in _actions(session, instrument, "dividend", day):
         window = ex_date + dt.timedelta(days=DIVIDEND_WINDOW)
         if any(ex_date <= paid <= window for paid in recorded):
             continue  # the user recorded this one: never both

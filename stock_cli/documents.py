@@ -12,8 +12,9 @@ from stock_cli.output import to_jsonable, whole
 if TYPE_CHECKING:
     from stock_cli.analysis.service import ScreenResult, SymbolAnalysis
     from stock_cli.jobs.schedules import WatchResult
+    from stock_cli.llm.conversations import ConversationSummary, LoggedMessage
     from stock_cli.market.bars import BarsResult
-    from stock_cli.market.watchlists import WatchChange
+    from stock_cli.market.watchlists import WatchChange, WatchEntry, WatchlistSummary
 
 
 def bars_document(result: BarsResult) -> dict[str, Any]:
@@ -61,3 +62,22 @@ def watch_removed_document(change: WatchChange) -> dict[str, Any]:
         "removed": change.changed,
         "not_on_list": change.unchanged,
     }
+
+
+def watchlist_document(name: str, entries: list[WatchEntry]) -> dict[str, Any]:
+    return {"watchlist": name, "symbols": entries}
+
+
+def watchlists_document(summaries: list[WatchlistSummary]) -> dict[str, Any]:
+    return {"watchlists": summaries}
+
+
+def watchlist_dropped_document(name: str, members: int) -> dict[str, Any]:
+    return {"deleted": name, "members": members}
+
+
+def conversation_document(
+    summary: ConversationSummary, messages: list[LoggedMessage]
+) -> dict[str, Any]:
+    """The conversation's summary with its messages in place of their count."""
+    return {**to_jsonable(summary), "messages": messages}

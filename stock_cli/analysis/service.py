@@ -55,12 +55,18 @@ def analyze_symbols(
     start: dt.date | None = None,
     end: dt.date | None = None,
     last: int | None = None,
-    risk_free_rate: float = 0.0,
+    risk_free_rate: float | None = None,
     today: dt.date | None = None,
     include_provisional: bool = False,
 ) -> list[SymbolAnalysis]:
     """Summary, latest indicator values and recent signals of each symbol (final bars
-    only unless `include_provisional`)."""
+    only unless `include_provisional`). The Sharpe ratio's risk-free rate is
+    STOCK_RISK_FREE_RATE unless given, so every face (CLI, chat, API, MCP, the report
+    job) answers the same."""
+    if risk_free_rate is None:
+        from stock_cli.config import get_settings
+
+        risk_free_rate = get_settings().risk_free_rate
     specs = parse_spec(spec)
     if last is not None and last < 1:
         raise UsageError("{last} must be at least 1", fields=LAST_FIELD)

@@ -56,7 +56,6 @@ def analyze(
     from stock_cli.analysis.indicators import DEFAULT_SPEC
     from stock_cli.analysis.service import analyze_symbols
     from stock_cli.cli.analysis_view import render_analysis, warn_provisional, warn_stale
-    from stock_cli.config import get_settings
     from stock_cli.documents import analysis_document
     from stock_cli.market.symbols import normalise_symbols
 
@@ -68,7 +67,7 @@ def analyze(
         start=start.date() if start else None,
         end=end.date() if end else None,
         last=last,
-        risk_free_rate=get_settings().risk_free_rate if risk_free is None else risk_free,
+        risk_free_rate=risk_free,
         include_provisional=include_provisional,
     )
     warn_stale(results)

@@ -115,11 +115,12 @@ def conversations_show(
     Example: stock conversations show 12
     """
     from stock_cli.cli.chat_view import print_conversation
+    from stock_cli.documents import conversation_document
     from stock_cli.llm.conversations import get_conversation
 
     summary, messages = read(get_conversation, conversation_id=conversation_id)
     if json_output:
-        output.print_json({**output.to_jsonable(summary), "messages": messages})
+        output.print_json(conversation_document(summary, messages))
         return
     print_conversation(summary, messages)
 

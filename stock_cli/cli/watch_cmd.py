@@ -83,6 +83,7 @@ def ls(list_name: ListName = DEFAULT, json_output: JsonOption = False) -> None:
     Example: stock watch ls --list core --json | jq -r '.symbols[].symbol'
     """
 
+    from stock_cli.documents import watchlist_document
     from stock_cli.market.watchlists import list_watchlist
 
     entries = read(list_watchlist, name=list_name)
@@ -90,7 +91,7 @@ def ls(list_name: ListName = DEFAULT, json_output: JsonOption = False) -> None:
         entries,
         WATCHLIST_COLUMNS,
         json_output=json_output,
-        document={"watchlist": list_name, "symbols": entries},
+        document=watchlist_document(list_name, entries),
         title=f"Watchlist {list_name} ({len(entries)})",
     )
 
@@ -102,6 +103,7 @@ def lists(json_output: JsonOption = False) -> None:
     Example: stock watch lists --json
     """
 
+    from stock_cli.documents import watchlists_document
     from stock_cli.market.watchlists import list_watchlists
 
     summaries = read(list_watchlists)
@@ -113,7 +115,7 @@ def lists(json_output: JsonOption = False) -> None:
             Col("created_at", "Created"),
         ],
         json_output=json_output,
-        document={"watchlists": summaries},
+        document=watchlists_document(summaries),
     )
 
 
@@ -127,11 +129,12 @@ def drop(
     Example: stock watch drop old-ideas
     """
 
+    from stock_cli.documents import watchlist_dropped_document
     from stock_cli.market.watchlists import delete_watchlist
 
     members = write(delete_watchlist, name=name)
     announce(
-        {"deleted": name, "members": members},
+        watchlist_dropped_document(name, members),
         f"Deleted watchlist {name} ({members} symbols).",
         json_output=json_output,
     )

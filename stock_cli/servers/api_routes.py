@@ -195,7 +195,6 @@ def analyze(
 ) -> Response:
     from stock_cli.analysis.indicators import DEFAULT_SPEC
     from stock_cli.analysis.service import analyze_symbols
-    from stock_cli.config import get_settings
     from stock_cli.documents import analysis_document
     from stock_cli.market.symbols import normalise_symbol
 
@@ -204,7 +203,6 @@ def analyze(
         symbols=[normalise_symbol(symbol)],
         spec=indicators or DEFAULT_SPEC,
         adjust=adjust,
-        risk_free_rate=get_settings().risk_free_rate,
     )[0]
     return JSONDocument(analysis_document(result))
 
@@ -228,16 +226,18 @@ def screen(request: ScreenRequest) -> Response:
 
 @data.get("/watchlists", response_model=Watchlists)
 def watchlists() -> Response:
+    from stock_cli.documents import watchlists_document
     from stock_cli.market.watchlists import list_watchlists
 
-    return JSONDocument({"watchlists": read(list_watchlists)})
+    return JSONDocument(watchlists_document(read(list_watchlists)))
 
 
 @data.get("/watchlists/{name}", response_model=Watchlist)
 def watchlist(name: str) -> Response:
+    from stock_cli.documents import watchlist_document
     from stock_cli.market.watchlists import list_watchlist
 
-    return JSONDocument({"watchlist": name, "symbols": read(list_watchlist, name=name)})
+    return JSONDocument(watchlist_document(name, read(list_watchlist, name=name)))
 
 
 @data.post("/watchlists/{name}", response_model=WatchAdded)
@@ -262,9 +262,10 @@ def watch_remove(name: str, symbol: str) -> Response:
 
 @data.delete("/watchlists/{name}", response_model=WatchlistDeleted)
 def watch_drop(name: str) -> Response:
+    from stock_cli.documents import watchlist_dropped_document
     from stock_cli.market.watchlists import delete_watchlist
 
-    return JSONDocument({"deleted": name, "members": write(delete_watchlist, name=name)})
+    return JSONDocument(watchlist_dropped_document(name, write(delete_watchlist, name=name)))
 
 
 # -- chat --------------------------------------------------------------------------
@@ -296,11 +297,11 @@ def conversations(limit: Annotated[int, Query(ge=1, le=1000)] = 20) -> Response:
 
 @chat.get("/conversations/{conversation_id}", response_model=Conversation)
 def conversation(conversation_id: int) -> Response:
+    from stock_cli.documents import conversation_document
     from stock_cli.llm.conversations import get_conversation
-    from stock_cli.output import to_jsonable
 
     summary, messages = read(get_conversation, conversation_id=conversation_id)
-    return JSONDocument({**to_jsonable(summary), "messages": messages})
+    return JSONDocument(conversation_document(summary, messages))
 
 
 @chat.delete("/conversations/{conversation_id}", response_model=Deleted)

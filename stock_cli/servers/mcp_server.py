@@ -23,6 +23,7 @@ from mcp.shared.exceptions import MCPError
 
 from stock_cli import __version__
 from stock_cli.llm.tools import available_tools, run_tool, tool_spec
+from stock_cli.output import dumps, to_jsonable
 
 WATCHLISTS_URI = "stock://watchlists"
 WATCHLIST_PREFIX = "stock://watchlist/"
@@ -108,7 +109,7 @@ def build_server(*, allow_fetch: bool = False) -> Server[Any]:
         return types.ReadResourceResult(
             contents=[
                 types.TextResourceContents(
-                    uri=uri, mime_type="application/json", text=json.dumps(document)
+                    uri=uri, mime_type="application/json", text=dumps(document)
                 )
             ]
         )
@@ -145,37 +146,31 @@ def _watchlist_names() -> list[str]:
 
 
 def resource_document(uri: str) -> Any:
-    """The JSON behind a resource URI: the same documents as the CLI's --json."""
+    """The document behind a resource URI: the CLI's --json for the same question."""
+    from stock_cli import documents
     from stock_cli.db.calls import read
     from stock_cli.errors import StockError
-    from stock_cli.output import to_jsonable
+    from stock_cli.market.watchlists import list_watchlist, list_watchlists
 
     try:
         if uri == WATCHLISTS_URI:
-            from stock_cli.market.watchlists import list_watchlist, list_watchlists
-
-            return to_jsonable(
-                {
-                    "watchlists": [
-                        {**to_jsonable(w), "symbols": read(list_watchlist, name=w.name)}
-                        for w in read(list_watchlists)
-                    ]
-                }
-            )
+            return {
+                "watchlists": [
+                    {**to_jsonable(w), "symbols": read(list_watchlist, name=w.name)}
+                    for w in read(list_watchlists)
+                ]
+            }
         if uri.startswith(WATCHLIST_PREFIX):
-            from stock_cli.market.watchlists import list_watchlist
-
             name = unquote(uri.removeprefix(WATCHLIST_PREFIX))
-            return to_jsonable({"watchlist": name, "symbols": read(list_watchlist, name=name)})
+            return documents.watchlist_document(name, read(list_watchlist, name=name))
         if uri.startswith(SYMBOL_PREFIX):
             from stock_cli.analysis.indicators import DEFAULT_SPEC
             from stock_cli.analysis.service import analyze_symbols
-            from stock_cli.documents import analysis_document
             from stock_cli.market.symbols import normalise_symbol
 
             symbol = normalise_symbol(unquote(uri.removeprefix(SYMBOL_PREFIX)))
             result = read(analyze_symbols, symbols=[symbol], spec=DEFAULT_SPEC)[0]
-            return to_jsonable(analysis_document(result))
+            return documents.analysis_document(result)
     except StockError as exc:
         raise MCPError(types.INVALID_PARAMS, exc.message) from None
     raise MCPError(types.INVALID_PARAMS, f"unknown resource {uri}")

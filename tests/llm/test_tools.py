@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from stock_cli.llm import tools
+from stock_cli.output import to_jsonable
 from tests.conftest import StockRunner, shared_data
 
 
@@ -91,3 +92,18 @@ def test_list_indicators_by_group_then_by_name_agrees_with_the_indicator_docs() 
     )
     assert is_error
     assert json.loads(text) == {"error": "no indicator named 'nope'"}
+
+
+def test_every_face_uses_the_configured_risk_free_rate(
+    cli: StockRunner, migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chat tool (and the report job, the API, MCP) answer what `stock analyze` does."""
+    cli.stock("import", str(shared_data("bars", "AAPL_2004-08-19_2018-01-19_yahoo.csv")))
+    monkeypatch.setenv("STOCK_RISK_FREE_RATE", "0.04")
+    from stock_cli.config import clear_settings_cache
+
+    clear_settings_cache()
+    analysed = tools.analyze("AAPL", indicators="sma:50")
+    assert analysed["summary"]["risk_free_rate"] == 0.04
+    shown = json.loads(cli.stock("analyze", "AAPL", "-i", "sma:50", "--json").stdout)
+    assert to_jsonable(analysed["summary"]) == shown["summary"]

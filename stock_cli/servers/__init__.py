@@ -7,8 +7,9 @@ from __future__ import annotations
 import importlib
 import ipaddress
 from types import ModuleType
+from typing import Any
 
-from stock_cli.errors import ConfigError
+from stock_cli.errors import ConfigError, StockError
 
 
 def require_extra(module: str, *, extra: str, purpose: str) -> ModuleType:
@@ -40,3 +41,29 @@ def check_bind(host: str, *, token: str | None, command: str) -> None:
             hint="set STOCK_API_TOKEN (or STOCK_API_TOKEN_FILE), or bind 127.0.0.1 behind a "
             "reverse proxy",
         )
+
+
+def api_token() -> str | None:
+    """STOCK_API_TOKEN (from the environment, a _FILE or the secrets folder), or None."""
+    from stock_cli.config import get_settings
+
+    token = get_settings().api_token
+    return token.get_secret_value() if token else None
+
+
+def serve_asgi(app: Any, *, host: str, port: int, **options: Any) -> None:
+    """Run an ASGI application on Uvicorn until interrupted, on a socket bound here: a
+    port in use or an address not of this machine is one clear error (Uvicorn would log
+    it and exit with status 3)."""
+    import socket
+
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        listening = socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise StockError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, **options)
+    with listening:
+        uvicorn.Server(config).run(sockets=[listening])

@@ -14,7 +14,6 @@ thread pool, each with its own database session (`db.calls`).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -34,18 +33,17 @@ from stock_cli.errors import (
     UsageError,
 )
 from stock_cli.output import dumps
-from stock_cli.servers.guard import problem_body
+from stock_cli.servers.problems import UNEXPECTED, problem_body, send_problem
 
 if TYPE_CHECKING:
     from stock_cli.health.server import HealthChecks
 
 log = logging.getLogger(__name__)
 
-UNEXPECTED = "an unexpected error; the server log has the details"
 PROBES = ("/", "/healthz", "/readyz", "/api/v1/health")
 OPEN_PATHS = (*PROBES, "/docs", "/docs/oauth2-redirect", "/openapi.json")
-# The API's names for inputs the services name in their errors.
-PARAMETER_NAMES = {"last": "limit", "start": "start", "end": "end", "adjust": "adjust"}
+# The API's names for inputs the services name in their errors (the others keep theirs).
+PARAMETER_NAMES = {"last": "limit"}
 
 
 class JSONDocument(Response):
@@ -86,11 +84,6 @@ class ChatRequest(BaseModel):
     platform: str | None = Field(default=None, description="LLM platform (default: the default)")
 
 
-@dataclass(frozen=True)
-class ServeOptions:
-    allow_fetch: bool = False
-
-
 STATUS_OF: tuple[tuple[type[StockError], int], ...] = (
     (NotFoundError, 404),
     (UsageError, 422),
@@ -106,16 +99,15 @@ def status_of(error: StockError) -> int:
 
 
 def problem(status: int, kind: str, detail: str, hint: str | None = None) -> Response:
-    extra = {"hint": hint} if hint else {}
     return Response(
-        problem_body(status, kind, detail, **extra),
+        problem_body(status, kind, detail, hint),
         status_code=status,
         media_type="application/problem+json",
         headers={"Retry-After": "5"} if status == 503 else None,
     )
 
 
-def create_app(*, checks: HealthChecks, options: ServeOptions = ServeOptions()) -> FastAPI:
+def create_app(*, checks: HealthChecks, allow_fetch: bool = False) -> FastAPI:
     """The FastAPI application (without the ASGI wrappers of `wrap`)."""
     from stock_cli.servers import api_routes
 
@@ -133,7 +125,7 @@ def create_app(*, checks: HealthChecks, options: ServeOptions = ServeOptions()) 
         },
     )
     app.state.checks = checks
-    app.state.options = options
+    app.state.allow_fetch = allow_fetch  # whether the chat may offer the fetch tool
     _errors(app)
     app.include_router(api_routes.probes)
     app.include_router(api_routes.data, prefix="/api/v1")
@@ -192,7 +184,7 @@ class Contained:
             if scope["type"] != "http" or started:
                 return
             log.exception("%s %s failed", scope.get("method"), scope.get("path"))
-            await problem(500, "internal", UNEXPECTED)(scope, receive, send)
+            await send_problem(send, 500, "internal", UNEXPECTED)
 
 
 def wrap(app: Any, *, token: str | None, origins: list[str], rate: float, max_body: int) -> Any:
@@ -220,13 +212,13 @@ def build(*, allow_fetch: bool = False) -> Any:
     """The whole served application, from the settings."""
     from stock_cli.config import get_settings
     from stock_cli.health.server import HealthChecks
+    from stock_cli.servers import api_token
 
     settings = get_settings()
-    token = settings.api_token.get_secret_value() if settings.api_token else None
     checks = HealthChecks(url=settings.effective_database_url())
     return wrap(
-        create_app(checks=checks, options=ServeOptions(allow_fetch=allow_fetch)),
-        token=token,
+        create_app(checks=checks, allow_fetch=allow_fetch),
+        token=api_token(),
         origins=settings.cors_origins,
         rate=settings.api_rate_limit,
         max_body=settings.api_max_body,
@@ -235,19 +227,10 @@ def build(*, allow_fetch: bool = False) -> Any:
 
 def run_api(*, host: str, port: int, allow_fetch: bool) -> None:
     """Serve until interrupted; refuses a non-loopback address without a token."""
-    import uvicorn
+    from stock_cli.servers import api_token, check_bind, serve_asgi
 
-    from stock_cli.config import get_settings
-    from stock_cli.servers import check_bind
-
-    token = get_settings().api_token
-    check_bind(host, token=token.get_secret_value() if token else None, command="stock serve")
+    check_bind(host, token=api_token(), command="stock serve")
     log.info("serving the API on http://%s:%s (docs at /docs)", host, port)
-    uvicorn.run(
-        build(allow_fetch=allow_fetch),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
+    serve_asgi(
+        build(allow_fetch=allow_fetch), host=host, port=port, access_log=False, server_header=False
     )

@@ -8,31 +8,38 @@ the response drains. A failure before the first event is an ordinary problem res
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
 from fastapi.responses import StreamingResponse
 
 from stock_cli.errors import StockError
-from stock_cli.llm.chat import ChatOptions, TurnResult, run_turn
-from stock_cli.output import dumps, to_jsonable
+from stock_cli.llm.chat import ChatOptions, ToolCallRecord, TurnResult, run_turn
+from stock_cli.output import dumps
 from stock_cli.servers.api import ChatRequest, status_of
+from stock_cli.servers.problems import UNEXPECTED, problem_document
 
 _END = object()
+log = logging.getLogger(__name__)
 
 
-def _options(body: ChatRequest, *, allow_fetch: bool) -> ChatOptions:
-    return ChatOptions(platform_name=body.platform, allow_fetch=allow_fetch)
-
-
-def answer(body: ChatRequest, *, allow_fetch: bool) -> TurnResult:
+def answer(
+    body: ChatRequest,
+    *,
+    allow_fetch: bool,
+    on_text: Callable[[str], None] | None = None,
+    on_tool: Callable[[ToolCallRecord], None] | None = None,
+) -> TurnResult:
     return run_turn(
         prompt=body.message,
         session_id=body.session_id,
-        options=_options(body, allow_fetch=allow_fetch),
+        options=ChatOptions(platform_name=body.platform, allow_fetch=allow_fetch),
+        on_text=on_text,
+        on_tool=on_tool,
     )
 
 
@@ -41,23 +48,22 @@ def stream_answer(body: ChatRequest, *, allow_fetch: bool) -> StreamingResponse:
 
     def turn() -> None:
         try:
-            result = run_turn(
-                prompt=body.message,
-                session_id=body.session_id,
-                options=_options(body, allow_fetch=allow_fetch),
+            result = answer(
+                body,
+                allow_fetch=allow_fetch,
                 on_text=lambda text: events.put(("text", {"text": text})),
                 on_tool=lambda record: events.put(("tool_call", record)),
             )
             events.put(("done", result))
-        except BaseException as exc:  # handed to the response, which words it
+        except Exception as exc:  # handed to the response, which words it
             events.put(exc)
         finally:
             events.put(_END)
 
     threading.Thread(target=turn, name="chat-turn", daemon=True).start()
     first = events.get()  # waits for the platform's first answer, or the turn's failure
-    if isinstance(first, BaseException):
-        raise first
+    if isinstance(first, Exception):
+        raise first  # before any event: an ordinary problem response
     return StreamingResponse(
         _frames(first, events),
         media_type="text/event-stream",
@@ -68,18 +74,17 @@ def stream_answer(body: ChatRequest, *, allow_fetch: bool) -> StreamingResponse:
 async def _frames(first: Any, events: queue.Queue[Any]) -> AsyncIterator[bytes]:
     item = first
     while item is not _END:
-        if isinstance(item, BaseException):
-            yield _frame("error", _problem(item))
-        else:
-            yield _frame(*item)
+        yield _frame(*_failure(item)) if isinstance(item, Exception) else _frame(*item)
         item = await anyio.to_thread.run_sync(events.get)
 
 
-def _problem(exc: BaseException) -> dict[str, Any]:
+def _failure(exc: Exception) -> tuple[str, dict[str, Any]]:
+    """The `error` event: the problem document the same failure gets before the stream."""
     if isinstance(exc, StockError):
-        return {"type": exc.type, "status": status_of(exc), "detail": exc.message}
-    return {"type": "internal", "status": 500, "detail": "an unexpected error; see the server log"}
+        return "error", problem_document(status_of(exc), exc.type, exc.message, exc.hint)
+    log.error("the streamed chat failed", exc_info=exc)
+    return "error", problem_document(500, "internal", UNEXPECTED)
 
 
 def _frame(event: str, data: Any) -> bytes:
-    return f"event: {event}\ndata: {dumps(to_jsonable(data))}\n\n".encode()
+    return f"event: {event}\ndata: {dumps(data)}\n\n".encode()

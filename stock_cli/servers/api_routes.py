@@ -282,7 +282,7 @@ def watch_drop(name: str) -> Response:
 def chat_turn(request: Request, body: ChatRequest) -> Response:
     from stock_cli.servers.api_chat import answer, stream_answer
 
-    allow_fetch = request.app.state.options.allow_fetch
+    allow_fetch = request.app.state.allow_fetch
     if "text/event-stream" in request.headers.get("accept", ""):
         return stream_answer(body, allow_fetch=allow_fetch)
     return JSONDocument(answer(body, allow_fetch=allow_fetch))

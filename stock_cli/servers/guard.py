@@ -4,14 +4,9 @@ the wrapped app (routes, mounts, the MCP transport) except the ones named open."
 from __future__ import annotations
 
 import hmac
-import json
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
+from collections.abc import Iterable
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from stock_cli.servers.problems import ASGIApp, Receive, Scope, Send, send_problem
 
 
 class BearerGuard:
@@ -24,27 +19,16 @@ class BearerGuard:
         if scope["type"] != "http" or self._allowed(scope):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        given = headers.get(b"authorization")
-        problem = problem_body(
+        given = dict(scope.get("headers") or []).get(b"authorization")
+        await send_problem(
+            send,
             401,
             "unauthorized",
             "a bearer token is required: Authorization: Bearer <STOCK_API_TOKEN>"
             if given is None
             else "the bearer token is wrong",
+            headers=[(b"www-authenticate", b'Bearer realm="stock-cli"')],
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"www-authenticate", b'Bearer realm="stock-cli"'),
-                    (b"content-length", str(len(problem)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": problem})
 
     def _allowed(self, scope: Scope) -> bool:
         if scope["path"] in self.open_paths:
@@ -54,18 +38,3 @@ class BearerGuard:
             return True  # a browser's CORS preflight never carries credentials
         given = headers.get(b"authorization", b"")
         return hmac.compare_digest(given, self.expected)
-
-
-def problem_body(status: int, kind: str, detail: str, **extra: Any) -> bytes:
-    """An RFC 9457 problem document; `type` is our stable error name."""
-    from http import HTTPStatus
-
-    return json.dumps(
-        {
-            "type": kind,
-            "title": HTTPStatus(status).phrase,
-            "status": status,
-            "detail": detail,
-            **extra,
-        }
-    ).encode()

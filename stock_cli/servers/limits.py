@@ -9,25 +9,7 @@ import time
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from stock_cli.servers.guard import ASGIApp, Receive, Scope, Send, problem_body
-
-
-async def send_problem(
-    send: Send, status: int, kind: str, detail: str, headers: Iterable[tuple[bytes, bytes]] = ()
-) -> None:
-    body = problem_body(status, kind, detail)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+from stock_cli.servers.problems import ASGIApp, Receive, Scope, Send, send_problem
 
 
 class BodyLimit:

@@ -194,16 +194,12 @@ def http_app(*, allow_fetch: bool, host: str, token: str | None) -> Any:
 
 def run_mcp(*, http: bool, host: str, port: int, allow_fetch: bool) -> None:
     """Serve until the client closes stdin (stdio) or until interrupted (--http)."""
-    from stock_cli.config import get_settings
-    from stock_cli.servers import check_bind
-
     if not http:
         anyio.run(serve_stdio, allow_fetch)
         return
-    token = get_settings().api_token
-    secret = token.get_secret_value() if token else None
-    check_bind(host, token=secret, command="stock mcp --http")
-    import uvicorn
+    from stock_cli.servers import api_token, check_bind, serve_asgi
 
-    app = http_app(allow_fetch=allow_fetch, host=host, token=secret)
-    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
+    token = api_token()
+    check_bind(host, token=token, command="stock mcp --http")
+    app = http_app(allow_fetch=allow_fetch, host=host, token=token)
+    serve_asgi(app, host=host, port=port, log_level="warning")

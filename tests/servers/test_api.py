@@ -379,3 +379,15 @@ def test_sqlite_locked_by_another_writer_is_a_503_that_recovers(
         added = http.post("/api/v1/watchlists/ideas", json={"symbols": ["AAPL"]})
         assert added.status_code == 200
         assert added.json()["added"] == ["AAPL"]
+
+
+@pytest.mark.parametrize("command", [["serve"], ["mcp", "--http"]])
+def test_a_port_in_use_is_one_clear_error(cli: StockRunner, command: list[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli.stock(*command, "--port", str(port))
+    assert_clear_error(result, f"cannot listen on 127.0.0.1:{port}: Address already in use")

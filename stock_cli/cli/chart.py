@@ -166,3 +166,21 @@ def _rsi_pane(rsi: np.ndarray, height: int = 5) -> Text:
     return grid.render(
         {0: "RSI 100", _scale(70, 0, 100, height): "70", _scale(30, 0, 100, height): "30"}
     )
+
+
+def line_chart(name: str, dates: Sequence[dt.date], values: Sequence[float]) -> Text:
+    """A line of values over days (a portfolio's value), drawn by the price chart."""
+    import shutil
+
+    line = np.array(values, dtype=float)
+    columns = dict.fromkeys(("open", "high", "low", "close"), line)
+    columns["volume"] = np.zeros_like(line)
+    return price_chart(
+        symbol=name,
+        dates=np.array(dates, dtype="datetime64[D]"),
+        columns=columns,
+        overlays={},
+        pane="none",
+        width=shutil.get_terminal_size((100, 24)).columns,
+        candles=False,
+    )

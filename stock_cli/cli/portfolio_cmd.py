@@ -10,6 +10,7 @@ import typer
 from stock_cli.cli.common import JsonOption, flag, new_app
 from stock_cli.cli.view import Col, announce, number, show
 from stock_cli.db.calls import read, write
+from stock_cli.output import whole
 
 app = new_app(
     "Portfolios: trades, positions and P&L. Example: [bold]stock portfolio buy AAPL 10 185.2 "
@@ -40,19 +41,13 @@ def _record(json_output: bool, **fields: Any) -> None:
     if fields.get("symbol"):
         fields["symbol"] = normalise_symbol(fields["symbol"])
     day = fields.pop("date")
-    view = write(record_transaction, day=day.date() if day else _today(), **fields)
+    view = write(record_transaction, day=day.date() if day else None, **fields)
     what = f"{view.kind} {view.symbol or ''}".strip()
     announce(
         view,
         f"Recorded {what} on {view.date} in {view.portfolio} (#{view.id}).",
         json_output=json_output,
     )
-
-
-def _today() -> dt.date:
-    from stock_cli import clock
-
-    return clock.today()
 
 
 Quantity = Annotated[float, typer.Argument(help="Shares, in that day's shares (splits).")]
@@ -66,7 +61,6 @@ def _trade_command(side: str, doc: str) -> Any:
         price: Price,
         date: DateOption = None,
         fee: FeeOption = 0.0,
-        currency: CurrencyOption = None,
         portfolio: PortfolioOption = DEFAULT,
         json_output: JsonOption = False,
     ) -> None:
@@ -78,7 +72,6 @@ def _trade_command(side: str, doc: str) -> Any:
             quantity=quantity,
             price=price,
             fee=fee,
-            currency=currency,
             date=date,
         )
 
@@ -214,7 +207,7 @@ def tx_rm(
 
 POSITION_COLUMNS = [
     Col("symbol", "Symbol", style="bold"),
-    number("quantity", "Quantity"),
+    number("quantity", "Quantity", value=lambda p: whole(p.quantity)),
     number("average_cost", "Avg cost"),
     number("last_price", "Last"),
     Col("last_date", "Date"),
@@ -239,28 +232,21 @@ def ls(
 
     Example: stock portfolio ls --method average --json
     """
-    from stock_cli.config import get_settings
+    from stock_cli import output
     from stock_cli.portfolio.valuation import value_portfolio
 
-    result = read(
-        value_portfolio,
-        portfolio=portfolio,
-        method=method,
-        base_currency=get_settings().base_currency,
-    )
+    result = read(value_portfolio, portfolio=portfolio, method=method)
     if json_output:
-        show([], [], json_output=True, document=result)
+        output.print_json(result)
         return
     currency = result.base_currency or "no currency"
     title = f"Portfolio {result.portfolio} on {result.as_of} ({currency}, {result.method})"
     show(result.positions, POSITION_COLUMNS, title=title)
-    from stock_cli import output
-
+    cash = f"  cash {result.cash:,.2f}" if result.cash is not None else ""
     output.message(
         f"Value {result.market_value:,.2f}  cost {result.cost_basis:,.2f}  unrealized "
         f"{result.unrealized_pnl:,.2f}  realized {result.realized_pnl:,.2f}  dividends "
-        f"{result.dividends:,.2f}"
-        + (f"  cash {result.cash:,.2f}" if result.cash is not None else "")
+        f"{result.dividends:,.2f}{cash}"
     )
     for note in result.notes:
         output.warn(note)
@@ -293,21 +279,15 @@ def perf(
     Example: stock portfolio perf --since 2024-01-01 --chart
     """
     from stock_cli import output
-    from stock_cli.config import get_settings
     from stock_cli.portfolio.performance import portfolio_performance
 
-    result = read(
-        portfolio_performance,
-        portfolio=portfolio,
-        since=since.date() if since else None,
-        base_currency=get_settings().base_currency,
-    )
-    if json_output or csv_output:
-        if csv_output:
-            rows = [(d.date, d.value, d.flow, d.index) for d in result.series]
-            output.print_csv(["date", "value", "flow", "index"], rows)
-        else:
-            output.print_json(result)
+    result = read(portfolio_performance, portfolio=portfolio, since=since.date() if since else None)
+    if json_output:
+        output.print_json(result)
+        return
+    if csv_output:
+        rows = [(d.date, d.value, d.flow, d.index) for d in result.series]
+        output.print_csv(["date", "value", "flow", "index"], rows)
         return
     show(
         result.positions,
@@ -320,6 +300,11 @@ def perf(
         f"max drawdown {_pct(result.max_drawdown)} %"
     )
     if chart:
-        from stock_cli.cli.perf_chart import value_chart
+        from stock_cli.cli.chart import line_chart
 
-        output.stdout_console().print(value_chart(result))
+        series = result.series
+        output.stdout_console().print(
+            line_chart(result.portfolio, [d.date for d in series], [d.value for d in series]),
+            end="",
+            soft_wrap=True,  # the chart is sized to the terminal: never re-wrap it
+        )

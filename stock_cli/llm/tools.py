@@ -232,15 +232,9 @@ def portfolio_positions(portfolio: str = "default", method: str = "fifo") -> dic
         portfolio: portfolio name
         method: cost basis, fifo or average
     """
-    from stock_cli.config import get_settings
     from stock_cli.portfolio.valuation import value_portfolio
 
-    result = read(
-        value_portfolio,
-        portfolio=portfolio,
-        method=method,
-        base_currency=get_settings().base_currency,
-    )
+    result = read(value_portfolio, portfolio=portfolio, method=method)
     return dict(to_jsonable(result))
 
 
@@ -252,15 +246,9 @@ def portfolio_performance(portfolio: str = "default", since: str | None = None) 
         portfolio: portfolio name
         since: first day, YYYY-MM-DD (default: its first trade)
     """
-    from stock_cli.config import get_settings
     from stock_cli.portfolio.performance import portfolio_performance as performance
 
-    result = read(
-        performance,
-        portfolio=portfolio,
-        since=_date(since),
-        base_currency=get_settings().base_currency,
-    )
+    result = read(performance, portfolio=portfolio, since=_date(since))
     doc = dict(to_jsonable(result))
     doc.pop("series", None)  # one value a day: too long for a model; the totals say it
     return doc

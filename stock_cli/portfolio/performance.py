@@ -15,16 +15,24 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from stock_cli import clock
-from stock_cli.db.models import Instrument, PriceBar
+from stock_cli.db.models import Instrument
 from stock_cli.db.portfolio_models import PortfolioTransaction
 from stock_cli.errors import NotFoundError, UsageError
+from stock_cli.portfolio.records import (
+    by_instrument,
+    final_closes,
+    get_portfolio,
+    major_unit,
+    splits_of,
+    tracks_cash,
+    trades_of,
+    transactions,
+)
 from stock_cli.portfolio.returns import day_growth, max_drawdown, xirr
-from stock_cli.portfolio.service import _portfolio, major_unit
-from stock_cli.portfolio.valuation import Rates, _base_currency, _splits, _trades, transactions
+from stock_cli.portfolio.valuation import Rates, base_currency_of, cash_delta
 
 
 @dataclass(frozen=True)
@@ -59,26 +67,32 @@ class Performance:
     notes: list[str] = field(default_factory=list)
 
 
+TRADE_MONEY = ("buy", "sell", "dividend")  # what moves a position's own money
+
+
 @dataclass
 class _Holding:
     symbol: str
     currency: str | None
-    days: list[dt.date]  # its final bars' dates
-    closes: list[float]  # in major units
-    events: list[tuple[dt.date, int, float]]  # (day, 0 split ratio | 1 share change)
-    flows: dict[dt.date, float]  # its trades' money (+ in), base currency
+    closes: list[tuple[dt.date, float]]  # its final closes, major units
+    events: list[tuple[dt.date, int, float]]  # (day, 0: split ratio | 1: share change)
+    flows: list[tuple[dt.date, float]]  # its money: purchases in (+), sales, dividends out
 
-    def quantity_on(self, day: dt.date) -> float:
-        quantity = 0.0
-        for when, kind, value in self.events:
-            if when > day:
-                break
-            quantity = quantity * value if kind == 0 else quantity + value
-        return quantity
-
-    def close_on(self, day: dt.date) -> float | None:
-        where = bisect.bisect_right(self.days, day) - 1
-        return self.closes[where] if where >= 0 else None
+    def values(self, days: list[dt.date], fx: Rates) -> dict[dt.date, float]:
+        """Its value at each day's close (quantity after that day's trades and splits ×
+        the last close so far), in one pass over the days, its events and its closes."""
+        values, quantity, close = {}, 0.0, None
+        events, closes = iter(self.events), iter(self.closes)
+        event, bar = next(events, None), next(closes, None)
+        for day in days:
+            while event is not None and event[0] <= day:
+                quantity = quantity * event[2] if event[1] == 0 else quantity + event[2]
+                event = next(events, None)
+            while bar is not None and bar[0] <= day:
+                close, bar = bar[1], next(closes, None)
+            rate = fx.rate(self.currency, day) if quantity and close is not None else 0.0
+            values[day] = quantity * (close or 0.0) * rate
+        return values
 
 
 def portfolio_performance(
@@ -89,133 +103,94 @@ def portfolio_performance(
     as_of: dt.date | None = None,
     base_currency: str | None = None,
 ) -> Performance:
-    owner = _portfolio(session, portfolio)
+    owner = get_portfolio(session, portfolio)
     until = as_of or clock.today()
     rows = transactions(session, portfolio_id=owner.id, until=until)  # type: ignore[arg-type]
     if not rows:
         raise NotFoundError(f"portfolio {portfolio} has no transactions up to {until}")
-    instruments = {i.id: i for _, i in rows if i is not None}
-    base = _base_currency(owner.base_currency or base_currency, instruments.values())
-    fx = Rates(session, base)
-    holdings = _holdings(session, rows, fx, until)
-    tracks_cash = any(t.kind in ("deposit", "withdraw") for t, _ in rows)
+    grouped = by_instrument(rows)
+    fx = Rates(session, base_currency_of(owner, base_currency, [i for i, _ in grouped]))
+    holdings = [h for i, txs in grouped if (h := _holding(session, i, txs, fx, until))]
     first = min(t.date for t, _ in rows)
-    days = sorted({d for h in holdings for d in h.days if first <= d <= until})
     start = max(since or first, first)
-    days = [d for d in days if d >= start]
+    days = sorted({d for h in holdings for d, _ in h.closes if start <= d})
     if not days:
         raise UsageError(f"no stored bars of the holdings between {start} and {until}")
-    values, flows = _totals(holdings, rows, fx, days, tracks_cash)
     # From the first trade nothing is carried in; from a later --since, what was held then
     carried = start > first
+    held = {h.symbol: h.values(days, fx) for h in holdings}
+    values = {d: sum(v[d] for v in held.values()) for d in days}
+    if tracks_cash(rows):  # the cash is part of the value; deposits and withdrawals the flows
+        cash, external = 0.0, []
+        deltas = iter((t.date, cash_delta(t, i, fx), t.kind) for t, i in rows)
+        delta = next(deltas, None)
+        for d in days:
+            while delta is not None and delta[0] <= d:
+                cash += delta[1]
+                if delta[2] in ("deposit", "withdraw"):
+                    external.append((delta[0], delta[1]))
+                delta = next(deltas, None)
+            values[d] += cash
+        flows = _on_days(days, external)
+    else:
+        flows = _on_days(days, [f for h in holdings for f in h.flows])
     series = _series(days, values, flows, carried=carried)
-    positions = [_position_performance(h, days, fx, carried=carried) for h in holdings]
     return Performance(
         portfolio=owner.name,
-        base_currency=base,
+        base_currency=fx.base,
         since=days[0],
         until=days[-1],
         start_value=values[days[0]],
         end_value=values[days[-1]],
-        time_weighted_return=series[-1].index - 1 if series else None,
+        time_weighted_return=series[-1].index - 1,
         money_weighted_return=_xirr(days, values, flows, carried=carried),
         max_drawdown=max_drawdown([d.index for d in series]),
-        positions=sorted(positions, key=lambda p: p.symbol),
+        positions=sorted(
+            (_position_performance(h, days, held[h.symbol], carried=carried) for h in holdings),
+            key=lambda p: p.symbol,
+        ),
         series=series,
         notes=fx.notes,
     )
 
 
-def _holdings(
+def _holding(
     session: Session,
-    rows: list[tuple[PortfolioTransaction, Instrument | None]],
+    instrument: Instrument,
+    txs: list[PortfolioTransaction],
     fx: Rates,
     until: dt.date,
-) -> list[_Holding]:
-    by_instrument: dict[int, list[PortfolioTransaction]] = defaultdict(list)
-    instruments: dict[int, Instrument] = {}
-    for t, instrument in rows:
-        if instrument is not None and instrument.id is not None:
-            by_instrument[instrument.id].append(t)
-            instruments[instrument.id] = instrument
-    holdings = []
-    for instrument_id, txs in by_instrument.items():
-        instrument = instruments[instrument_id]
-        currency, divisor = major_unit(instrument.currency)
-        trades = _trades(txs, divisor)
-        if not trades:
-            continue
-        bars = session.execute(
-            sa.select(col(PriceBar.date), col(PriceBar.close))
-            .where(col(PriceBar.instrument_id) == instrument_id, ~col(PriceBar.provisional))
-            .where(col(PriceBar.date) <= until)
-            .order_by(col(PriceBar.date))
-        ).all()
-        events = [(s.day, 0, s.ratio) for s in _splits(session, instrument, txs, until)]
-        events += [(t.day, 1, t.quantity if t.side == "buy" else -t.quantity) for t in trades]
-        flows: dict[dt.date, float] = defaultdict(float)
-        for trade in trades:
-            money = (
-                trade.quantity * trade.price + trade.fee
-                if trade.side == "buy"
-                else -(trade.quantity * trade.price - trade.fee)
-            )
-            flows[trade.day] += money * fx.rate(currency, trade.day)
-        for t in txs:
-            if t.kind == "dividend":
-                flows[t.date] -= (t.amount or 0.0) * fx.rate(currency, t.date)
-        holdings.append(
-            _Holding(
-                instrument.symbol,
-                currency,
-                [b[0] for b in bars],
-                [float(b[1]) / divisor for b in bars],
-                sorted(events, key=lambda e: (e[0], e[1])),
-                dict(flows),
-            )
-        )
-    return holdings
+) -> _Holding | None:
+    currency, divisor = major_unit(instrument.currency)
+    trades = trades_of(txs, divisor)
+    if not trades:
+        return None
+    events = [(s.day, 0, s.ratio) for s in splits_of(session, instrument, txs, until)]
+    events += [(t.day, 1, t.quantity if t.side == "buy" else -t.quantity) for t in trades]
+    closes = final_closes(session, instrument.id, until=until)  # type: ignore[arg-type]
+    return _Holding(
+        instrument.symbol,
+        currency,
+        [(d, c / divisor) for d, c in closes],
+        sorted(events, key=lambda e: (e[0], e[1])),
+        # what the position's money does is the opposite of what the cash does
+        [
+            (t.date, -cash_delta(t, instrument, fx))
+            for t in txs
+            if t.kind in ("buy", "sell", "dividend")
+        ],
+    )
 
 
-def _totals(
-    holdings: list[_Holding],
-    rows: list[tuple[PortfolioTransaction, Instrument | None]],
-    fx: Rates,
-    days: list[dt.date],
-    tracks_cash: bool,
-) -> tuple[dict[dt.date, float], dict[dt.date, float]]:
-    """Each day's value and external flow (a flow on a non-trading day counts on the next)."""
-    values = {d: sum(_value(h, d, fx) for h in holdings) for d in days}
-    flows: dict[dt.date, float] = defaultdict(float)
-    if tracks_cash:
-        from stock_cli.portfolio.valuation import _cash
-
-        for d in days:
-            values[d] += _cash([(t, i) for t, i in rows if t.date <= d], fx, fx.base) or 0.0
-        for t, _ in rows:
-            if t.kind in ("deposit", "withdraw"):
-                sign = 1.0 if t.kind == "deposit" else -1.0
-                flows[_on_or_after(days, t.date)] += (
-                    sign * (t.amount or 0.0) * fx.rate(fx.base, t.date)
-                )
-    else:
-        for h in holdings:
-            for day, money in h.flows.items():
-                flows[_on_or_after(days, day)] += money
-    return values, dict(flows)
-
-
-def _value(holding: _Holding, day: dt.date, fx: Rates) -> float:
-    close = holding.close_on(day)
-    quantity = holding.quantity_on(day)
-    if close is None or not quantity:
-        return 0.0
-    return quantity * close * fx.rate(holding.currency, day)
-
-
-def _on_or_after(days: list[dt.date], day: dt.date) -> dt.date:
-    where = bisect.bisect_left(days, day)
-    return days[min(where, len(days) - 1)] if where < len(days) else days[-1]
+def _on_days(days: list[dt.date], flows: list[tuple[dt.date, float]]) -> dict[dt.date, float]:
+    """Flows on the trading days: one of a closed day counts on the next; one before the
+    first day is part of what was carried in, not a flow of the period."""
+    on: dict[dt.date, float] = defaultdict(float)
+    for day, money in flows:
+        if day >= days[0]:
+            where = bisect.bisect_left(days, day)
+            on[days[min(where, len(days) - 1)]] += money
+    return dict(on)
 
 
 def _series(
@@ -233,7 +208,7 @@ def _series(
     for d in days:
         flow = flows.get(d, 0.0)
         factor = day_growth(before, values[d], flow)
-        if factor is not None and (series or not carried):
+        if factor is not None:
             index *= factor
         series.append(DailyValue(d, values[d], flow, index))
         before = values[d]
@@ -261,21 +236,17 @@ def _xirr(
 
 
 def _position_performance(
-    holding: _Holding, days: list[dt.date], fx: Rates, *, carried: bool
+    holding: _Holding, days: list[dt.date], values: dict[dt.date, float], *, carried: bool
 ) -> PositionPerformance:
-    values = {d: _value(holding, d, fx) for d in days}
-    flows: dict[dt.date, float] = defaultdict(float)
-    for day, money in holding.flows.items():
-        if day <= days[-1]:
-            flows[_on_or_after(days, day)] += money
+    flows = _on_days(days, [(d, m) for d, m in holding.flows if d <= days[-1]])
     own = [d for d in days if values[d] or flows.get(d)]
     if not own:
         return PositionPerformance(holding.symbol, None, None, 0.0)
     carried = carried and own[0] == days[0]
-    series = _series(own, values, dict(flows), carried=carried)
+    series = _series(own, values, flows, carried=carried)
     return PositionPerformance(
         holding.symbol,
         series[-1].index - 1,
-        _xirr(own, values, dict(flows), carried=carried),
+        _xirr(own, values, flows, carried=carried),
         values[days[-1]],
     )

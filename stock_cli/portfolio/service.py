@@ -1,47 +1,21 @@
-"""Portfolio services: record and list transactions, value the positions.
-
-Quantities follow the stored splits (or the user's `split` corrections, which replace the
-stored split of that day); cash dividends are the stored dividends × the quantity held
-the day before the ex-date, unless the user recorded that dividend (a `dividend`
-transaction within `DIVIDEND_WINDOW` days after the ex-date), never both.
-
-Prices in minor units (GBp, ZAc, ILA) are turned into their major units first. Values
-convert to the base currency at the FX close of the valuation day, costs at the FX close
-of the day they were paid: the nearest earlier close when that day has none (said in the
-notes), a clear error naming the pair when there is none at all.
-"""
+"""A portfolio's transactions: recorded (checked, and a sale never beyond the shares held
+then), listed, deleted. `valuation` and `performance` compute from them."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from stock_cli import clock
 from stock_cli.db.models import Instrument
 from stock_cli.db.portfolio_models import Portfolio, PortfolioTransaction
 from stock_cli.errors import NotFoundError, UsageError
-from stock_cli.names import check_name
+from stock_cli.portfolio.records import get_portfolio, replay_trades, transactions
 
 DEFAULT_PORTFOLIO = "default"
 KINDS = ("buy", "sell", "dividend", "deposit", "withdraw", "split")
-# minor currency units as providers quote them → (major unit, minor units per major)
-MINOR_UNITS = {
-    "GBp": ("GBP", 100.0),
-    "GBX": ("GBP", 100.0),
-    "ZAc": ("ZAR", 100.0),
-    "ZAC": ("ZAR", 100.0),
-    "ILA": ("ILS", 100.0),
-}
-DIVIDEND_WINDOW = 60
-
-
-def major_unit(currency: str | None) -> tuple[str | None, float]:
-    """(the major currency, the divisor that turns a quoted price into it)."""
-    if currency in MINOR_UNITS:
-        return MINOR_UNITS[currency]
-    return (currency.upper() if currency else None), 1.0
 
 
 @dataclass(frozen=True)
@@ -63,7 +37,7 @@ def record_transaction(
     *,
     portfolio: str,
     kind: str,
-    day: dt.date,
+    day: dt.date | None = None,
     symbol: str | None = None,
     quantity: float | None = None,
     price: float | None = None,
@@ -71,9 +45,10 @@ def record_transaction(
     fee: float = 0.0,
     currency: str | None = None,
 ) -> TransactionView:
-    """One transaction, checked; the portfolio is created on its first one."""
+    """One transaction (on `day`, default today), checked; the portfolio is created on its
+    first one."""
     _check_transaction(kind, symbol, quantity, price, amount, fee)
-    owner = _portfolio(session, portfolio, create=True)
+    owner = get_portfolio(session, portfolio, create=True)
     instrument_id = None
     if symbol is not None:
         from stock_cli.market.instruments import get_or_create_instrument
@@ -83,7 +58,7 @@ def record_transaction(
         portfolio_id=owner.id,  # type: ignore[arg-type]
         instrument_id=instrument_id,
         kind=kind,
-        date=day,
+        date=day or clock.today(),
         quantity=quantity,
         price=price,
         amount=amount,
@@ -93,16 +68,15 @@ def record_transaction(
     session.add(row)
     session.flush()
     if kind in ("sell", "split"):
-        _check_holdings(session, owner, instrument_id)  # a sell beyond the shares held
+        _check_holdings(session, owner, instrument_id)
     return _view(row, owner.name, symbol)
 
 
 def _check_holdings(session: Session, owner: Portfolio, instrument_id: int | None) -> None:
     """Replays the instrument's trades with its splits: refuses (by raising, so the session
     rolls back) a history in which a sale exceeds the shares then held."""
-    from stock_cli.portfolio.valuation import replay_trades
-
-    replay_trades(session, portfolio_id=owner.id, instrument_id=instrument_id)  # type: ignore[arg-type]
+    if instrument_id is not None and owner.id is not None:
+        replay_trades(session, portfolio_id=owner.id, instrument_id=instrument_id)
 
 
 def _check_transaction(
@@ -131,24 +105,24 @@ def _check_transaction(
 
 
 def list_transactions(session: Session, *, portfolio: str) -> list[TransactionView]:
-    owner = _portfolio(session, portfolio)
-    rows = session.execute(
-        sa.select(PortfolioTransaction, col(Instrument.symbol))
-        .outerjoin(Instrument, col(Instrument.id) == col(PortfolioTransaction.instrument_id))
-        .where(col(PortfolioTransaction.portfolio_id) == owner.id)
-        .order_by(col(PortfolioTransaction.date), col(PortfolioTransaction.id))
-    ).all()
-    return [_view(row, owner.name, symbol) for row, symbol in rows]
+    owner = get_portfolio(session, portfolio)
+    rows = transactions(session, portfolio_id=owner.id, until=dt.date.max)  # type: ignore[arg-type]
+    return [_view(t, owner.name, i.symbol if i else None) for t, i in rows]
 
 
 def delete_transaction(session: Session, *, portfolio: str, transaction_id: int) -> TransactionView:
-    owner = _portfolio(session, portfolio)
+    """Deletes one transaction, unless the history without it sells shares not held (a
+    purchase that a later sale needs)."""
+    owner = get_portfolio(session, portfolio)
     row = session.get(PortfolioTransaction, transaction_id)
     if row is None or row.portfolio_id != owner.id:
         raise NotFoundError(f"no transaction {transaction_id} in portfolio {portfolio}")
-    symbol = session.get(Instrument, row.instrument_id).symbol if row.instrument_id else None  # type: ignore[union-attr]
-    view = _view(row, owner.name, symbol)
+    instrument = session.get(Instrument, row.instrument_id) if row.instrument_id else None
+    view = _view(row, owner.name, instrument.symbol if instrument else None)
     session.delete(row)
+    session.flush()
+    if row.kind in ("buy", "split"):
+        _check_holdings(session, owner, row.instrument_id)
     return view
 
 
@@ -166,15 +140,3 @@ def _view(row: PortfolioTransaction, portfolio: str, symbol: str | None) -> Tran
         row.fee,
         row.currency,
     )
-
-
-def _portfolio(session: Session, name: str, *, create: bool = False) -> Portfolio:
-    check_name(name, what="portfolio")
-    found = session.exec(select(Portfolio).where(Portfolio.name == name)).first()
-    if found is None:
-        if not create:
-            raise NotFoundError(f"no portfolio {name}")
-        found = Portfolio(name=name)
-        session.add(found)
-        session.flush()
-    return found

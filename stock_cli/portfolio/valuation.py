@@ -1,21 +1,42 @@
-"""`stock portfolio ls`: the positions of a portfolio valued on a day, in its base currency."""
+"""`stock portfolio ls`: the positions of a portfolio valued on a day, in its base currency.
+
+Quantities follow the stored splits (or the user's `split` corrections, which replace the
+stored split of that day); cash dividends are the stored dividends × the quantity held
+the day before the ex-date, unless the user recorded that dividend (a `dividend`
+transaction within `DIVIDEND_WINDOW` days after the ex-date), never both.
+
+Prices in minor units (GBp, ZAc, ILA) are turned into their major units first. Values
+convert to the base currency at the FX close of the valuation day, costs at the FX close
+of the day they were paid: the nearest earlier close when that day has none (said in the
+notes), a clear error naming the pair when there is none at all.
+"""
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from stock_cli import clock
-from stock_cli.db.models import CorporateAction, Instrument, PriceBar
-from stock_cli.db.portfolio_models import PortfolioTransaction
+from stock_cli.db.models import Instrument
+from stock_cli.db.portfolio_models import Portfolio, PortfolioTransaction
 from stock_cli.errors import NotFoundError, UsageError
 from stock_cli.portfolio.lots import METHODS, Method, Position, Split, Trade, build_position
-from stock_cli.portfolio.service import DIVIDEND_WINDOW, _portfolio, major_unit
+from stock_cli.portfolio.records import (
+    by_instrument,
+    final_closes,
+    get_portfolio,
+    major_unit,
+    splits_of,
+    stored_actions,
+    tracks_cash,
+    trades_of,
+    transactions,
+)
+
+DIVIDEND_WINDOW = 60  # days after an ex-date in which a recorded dividend is that one
 
 
 @dataclass(frozen=True)
@@ -61,21 +82,16 @@ def value_portfolio(
 ) -> PortfolioValue:
     if method not in METHODS:
         raise UsageError(f"the cost method must be one of {', '.join(METHODS)}")
-    owner = _portfolio(session, portfolio)
+    owner = get_portfolio(session, portfolio)
     day = as_of or clock.today()
     rows = transactions(session, portfolio_id=owner.id, until=day)  # type: ignore[arg-type]
-    by_instrument: dict[int, list[PortfolioTransaction]] = defaultdict(list)
-    instruments: dict[int, Instrument] = {}
-    for row, instrument in rows:
-        if instrument is not None and instrument.id is not None:
-            by_instrument[instrument.id].append(row)
-            instruments[instrument.id] = instrument
-    base = _base_currency(owner.base_currency or base_currency, instruments.values())
+    grouped = by_instrument(rows)
+    base = base_currency_of(owner, base_currency, [i for i, _ in grouped])
     fx = Rates(session, base)
     notes: list[str] = []
     valued: list[PositionValue] = []
-    for instrument_id, txs in by_instrument.items():
-        found = _position(session, instruments[instrument_id], txs, method, day, fx, notes)
+    for instrument, txs in grouped:
+        found = _position(session, instrument, txs, method, day, fx, notes)
         if found is not None:
             valued.append(found)
     invested = sum(v.market_value or 0.0 for v in valued)
@@ -83,7 +99,7 @@ def value_portfolio(
         replace(v, weight=v.market_value / invested if invested and v.market_value else None)
         for v in sorted(valued, key=lambda p: p.symbol)
     ]
-    cash = _cash(rows, fx, base)
+    cash = sum(cash_delta(t, i, fx) for t, i in rows) if tracks_cash(rows) else None
     notes += fx.notes
     return PortfolioValue(
         portfolio=owner.name,
@@ -101,42 +117,20 @@ def value_portfolio(
     )
 
 
-def transactions(
-    session: Session, *, portfolio_id: int, until: dt.date
-) -> list[tuple[PortfolioTransaction, Instrument | None]]:
-    """A portfolio's transactions up to a day, oldest first, with their instruments."""
-    rows = session.execute(
-        sa.select(PortfolioTransaction, Instrument)
-        .outerjoin(Instrument, col(Instrument.id) == col(PortfolioTransaction.instrument_id))
-        .where(col(PortfolioTransaction.portfolio_id) == portfolio_id)
-        .where(col(PortfolioTransaction.date) <= until)
-        .order_by(col(PortfolioTransaction.date), col(PortfolioTransaction.id))
-    ).all()
-    return [(t, i) for t, i in rows]
+def base_currency_of(
+    portfolio: Portfolio, chosen: str | None, instruments: list[Instrument]
+) -> str | None:
+    """The portfolio's own base currency, else the one asked for, else
+    STOCK_BASE_CURRENCY, else the currency the holdings share (in major units)."""
+    from stock_cli.config import get_settings
 
-
-def _actions(
-    session: Session, instrument: Instrument, kind: str, day: dt.date
-) -> list[tuple[dt.date, float]]:
-    """The stored corporate actions of a kind (split, dividend) up to a day."""
-    rows = session.execute(
-        sa.select(col(CorporateAction.date), col(CorporateAction.value)).where(
-            col(CorporateAction.instrument_id) == instrument.id,
-            col(CorporateAction.kind) == kind,
-            col(CorporateAction.date) <= day,
-        )
-    ).all()
-    return [(d, float(v)) for d, v in rows]
-
-
-def _base_currency(chosen: str | None, instruments: object) -> str | None:
+    chosen = portfolio.base_currency or chosen or get_settings().base_currency
     if chosen:
         return chosen.upper()
-    currencies = {major_unit(i.currency)[0] for i in instruments}  # type: ignore[attr-defined]
-    currencies.discard(None)
+    currencies = {c for c in (major_unit(i.currency)[0] for i in instruments) if c}
     if len(currencies) > 1:
         raise UsageError(
-            f"the holdings are in {', '.join(sorted(currencies))}: set STOCK_BASE_CURRENCY "  # type: ignore[arg-type]
+            f"the holdings are in {', '.join(sorted(currencies))}: set STOCK_BASE_CURRENCY "
             "(or the portfolio's base currency) to value them together"
         )
     return next(iter(currencies), None)
@@ -174,13 +168,11 @@ class Rates:
 
     def _series(self, pair: str) -> tuple[list[dt.date], list[float]]:
         if pair not in self.series:
-            rows = self.session.execute(
-                sa.select(col(PriceBar.date), col(PriceBar.close))
-                .join(Instrument, col(Instrument.id) == col(PriceBar.instrument_id))
-                .where(col(Instrument.symbol) == pair, ~col(PriceBar.provisional))
-                .order_by(col(PriceBar.date))
-            ).all()
-            self.series[pair] = ([r[0] for r in rows], [float(r[1]) for r in rows])
+            from stock_cli.market.instruments import get_instrument
+
+            instrument = get_instrument(self.session, symbol=pair)
+            rows = final_closes(self.session, instrument.id) if instrument and instrument.id else []
+            self.series[pair] = ([d for d, _ in rows], [c for _, c in rows])
         return self.series[pair]
 
 
@@ -194,21 +186,15 @@ def _position(
     notes: list[str],
 ) -> PositionValue | None:
     currency, divisor = major_unit(instrument.currency)
-    trades = _trades(txs, divisor)
+    trades = trades_of(txs, divisor)
     if not trades:
         return None
-    splits = _splits(session, instrument, txs, day)
+    splits = splits_of(session, instrument, txs, day)
     rate = (lambda d: fx.rate(currency, d)) if currency else None
     position = build_position(trades, splits, method=method, rate=rate)
-    last = session.execute(
-        sa.select(col(PriceBar.date), col(PriceBar.close))
-        .where(col(PriceBar.instrument_id) == instrument.id, ~col(PriceBar.provisional))
-        .where(col(PriceBar.date) <= day)
-        .order_by(col(PriceBar.date).desc())
-        .limit(1)
-    ).first()
-    last_date, last_price = (last[0], float(last[1]) / divisor) if last else (None, None)
-    if last is None and position.quantity:
+    last = final_closes(session, instrument.id, until=day, last=1)  # type: ignore[arg-type]
+    last_date, last_price = (last[0][0], last[0][1] / divisor) if last else (None, None)
+    if not last and position.quantity:
         notes.append(f"{instrument.symbol}: no stored price; run stock fetch {instrument.symbol}")
     value = (
         position.quantity * last_price * fx.rate(currency, day) if last_price is not None else None
@@ -234,41 +220,6 @@ def _position(
     )
 
 
-def replay_trades(session: Session, *, portfolio_id: int, instrument_id: int) -> Position:
-    """The position of one instrument after all its recorded trades (raises on an oversell)."""
-    instrument = session.get(Instrument, instrument_id)
-    assert instrument is not None
-    txs = list(
-        session.execute(
-            sa.select(PortfolioTransaction)
-            .where(col(PortfolioTransaction.portfolio_id) == portfolio_id)
-            .where(col(PortfolioTransaction.instrument_id) == instrument_id)
-        ).scalars()
-    )
-    _, divisor = major_unit(instrument.currency)
-    trades = _trades(txs, divisor)
-    last = max((t.date for t in txs), default=clock.today())
-    return build_position(trades, _splits(session, instrument, txs, last))
-
-
-def _trades(txs: list[PortfolioTransaction], divisor: float) -> list[Trade]:
-    """The buys and sells, their prices in the major unit."""
-    return [
-        Trade(t.date, t.kind, t.quantity or 0.0, (t.price or 0.0) / divisor, t.fee)  # type: ignore[arg-type]
-        for t in txs
-        if t.kind in ("buy", "sell")
-    ]
-
-
-def _splits(
-    session: Session, instrument: Instrument, txs: list[PortfolioTransaction], day: dt.date
-) -> list[Split]:
-    """The stored splits, each replaced by the user's correction of the same day."""
-    by_day = dict(_actions(session, instrument, "split", day))
-    by_day.update({t.date: float(t.quantity or 1.0) for t in txs if t.kind == "split"})
-    return [Split(d, r) for d, r in sorted(by_day.items()) if r != 1.0]
-
-
 def _dividends(
     session: Session,
     instrument: Instrument,
@@ -285,7 +236,7 @@ def _dividends(
     the ex-date's rate; a recorded dividend replaces the stored one it follows."""
     recorded = sorted(t.date for t in txs if t.kind == "dividend")
     total = sum((t.amount or 0.0) * fx.rate(currency, t.date) for t in txs if t.kind == "dividend")
-    for ex_date, per_share in _actions(session, instrument, "dividend", day):
+    for ex_date, per_share in stored_actions(session, instrument, "dividend", day):
         window = ex_date + dt.timedelta(days=DIVIDEND_WINDOW)
         if any(ex_date <= paid <= window for paid in recorded):
             continue  # the user recorded this one: never both
@@ -304,25 +255,16 @@ def _held_before(trades: list[Trade], splits: list[Split], method: Method, day: 
     return position.quantity
 
 
-def _cash(
-    rows: list[tuple[PortfolioTransaction, Instrument | None]], fx: Rates, base: str | None
-) -> float | None:
-    """Deposits less withdrawals, trades and plus dividends, in the base currency; None when
-    no deposit or withdrawal is recorded (the trades' cash then lives elsewhere)."""
-    if not any(t.kind in ("deposit", "withdraw") for t, _ in rows):
-        return None
-    cash = 0.0
-    for t, instrument in rows:
-        currency, divisor = major_unit(instrument.currency if instrument else (t.currency or base))
-        rate = fx.rate(currency, t.date)
-        if t.kind == "deposit":
-            cash += (t.amount or 0.0) * rate
-        elif t.kind == "withdraw":
-            cash -= (t.amount or 0.0) * rate
-        elif t.kind == "buy":
-            cash -= ((t.quantity or 0.0) * (t.price or 0.0) / divisor + t.fee) * rate
-        elif t.kind == "sell":
-            cash += ((t.quantity or 0.0) * (t.price or 0.0) / divisor - t.fee) * rate
-        elif t.kind == "dividend":
-            cash += (t.amount or 0.0) * rate
-    return cash
+def cash_delta(t: PortfolioTransaction, instrument: Instrument | None, fx: Rates) -> float:
+    """What a transaction does to the portfolio's cash, in the base currency at the rate of
+    its day: deposits, sales and dividends add, withdrawals and purchases take."""
+    currency, divisor = major_unit(instrument.currency if instrument else t.currency or fx.base)
+    trade = (t.quantity or 0.0) * (t.price or 0.0) / divisor
+    change = {
+        "deposit": t.amount or 0.0,
+        "withdraw": -(t.amount or 0.0),
+        "dividend": t.amount or 0.0,
+        "buy": -(trade + t.fee),
+        "sell": trade - t.fee,
+    }.get(t.kind, 0.0)
+    return change * fx.rate(currency, t.date) if change else 0.0

@@ -205,6 +205,7 @@ def test_performance_worked_by_hand(
     since = json.loads(cli.stock("portfolio", "perf", "--since", "2022-12-30", "--json").stdout)
     assert since["time_weighted_return"] == pytest.approx(1.1 * 1.1 - 1)
     assert since["start_value"] == pytest.approx(1980)
+    assert since["series"][0]["flow"] == pytest.approx(990)  # the earlier buy is carried in
     csv_out = cli.stock("portfolio", "perf", "--csv").stdout.splitlines()
     assert csv_out[0] == "date,value,flow,index"
     assert len(csv_out) == 6
@@ -229,3 +230,19 @@ def test_the_chat_tools_answer_what_the_commands_print(cli: StockRunner, tesla: 
     text, is_error = tools.run_tool(available, "portfolio_positions", {"portfolio": "nope"})
     assert is_error
     assert json.loads(text) == {"error": "no portfolio nope"}
+
+
+def test_removing_a_purchase_a_later_sale_needs_is_refused(cli: StockRunner, tesla: str) -> None:
+    cli.stock("portfolio", "buy", "TSLA", "10", "100", "--date", "2023-01-02")
+    cli.stock("portfolio", "sell", "TSLA", "5", "120", "--date", "2023-03-01")
+    listed = json.loads(cli.stock("portfolio", "tx", "ls", "--json").stdout)
+    result = cli.stock("portfolio", "tx", "rm", str(listed[0]["id"]))
+    assert_clear_error(result, "sell of 5 on 2023-03-01 is more than the 0 held", code=2)
+    assert len(json.loads(cli.stock("portfolio", "tx", "ls", "--json").stdout)) == 2
+    assert cli.stock("portfolio", "tx", "rm", str(listed[1]["id"])).exit_code == 0
+    assert cli.stock("portfolio", "tx", "rm", str(listed[0]["id"])).exit_code == 0
+
+
+def test_a_trade_before_any_portfolio_says_how_one_starts(cli: StockRunner, migrated: str) -> None:
+    result = cli.stock("portfolio", "ls")
+    assert_clear_error(result, "no portfolio default", "created by its first transaction")

@@ -1,0 +1,143 @@
+"""What the portfolio computations read from the store: a portfolio's transactions by
+instrument, the stored splits (with the user's corrections) and dividends, the final
+closes of an instrument, and the trades in major currency units."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from stock_cli import clock
+from stock_cli.db.models import CorporateAction, Instrument, PriceBar
+from stock_cli.db.portfolio_models import Portfolio, PortfolioTransaction
+from stock_cli.errors import NotFoundError
+from stock_cli.names import check_name
+from stock_cli.portfolio.lots import Position, Split, Trade, build_position
+
+# minor currency units as providers quote them → (major unit, minor units per major)
+MINOR_UNITS = {
+    "GBp": ("GBP", 100.0),
+    "GBX": ("GBP", 100.0),
+    "ZAc": ("ZAR", 100.0),
+    "ZAC": ("ZAR", 100.0),
+    "ILA": ("ILS", 100.0),
+}
+
+
+def major_unit(currency: str | None) -> tuple[str | None, float]:
+    """(the major currency, the divisor that turns a quoted price into it)."""
+    if currency in MINOR_UNITS:
+        return MINOR_UNITS[currency]
+    return (currency.upper() if currency else None), 1.0
+
+
+def get_portfolio(session: Session, name: str, *, create: bool = False) -> Portfolio:
+    check_name(name, what="portfolio")
+    found = session.exec(select(Portfolio).where(Portfolio.name == name)).first()
+    if found is None:
+        if not create:
+            raise NotFoundError(
+                f"no portfolio {name}", hint="it is created by its first transaction (a buy)"
+            )
+        found = Portfolio(name=name)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def transactions(
+    session: Session, *, portfolio_id: int, until: dt.date
+) -> list[tuple[PortfolioTransaction, Instrument | None]]:
+    """A portfolio's transactions up to a day, oldest first, with their instruments."""
+    rows = session.execute(
+        sa.select(PortfolioTransaction, Instrument)
+        .outerjoin(Instrument, col(Instrument.id) == col(PortfolioTransaction.instrument_id))
+        .where(col(PortfolioTransaction.portfolio_id) == portfolio_id)
+        .where(col(PortfolioTransaction.date) <= until)
+        .order_by(col(PortfolioTransaction.date), col(PortfolioTransaction.id))
+    ).all()
+    return [(t, i) for t, i in rows]
+
+
+def stored_actions(
+    session: Session, instrument: Instrument, kind: str, day: dt.date
+) -> list[tuple[dt.date, float]]:
+    """The stored corporate actions of a kind (split, dividend) up to a day."""
+    rows = session.execute(
+        sa.select(col(CorporateAction.date), col(CorporateAction.value)).where(
+            col(CorporateAction.instrument_id) == instrument.id,
+            col(CorporateAction.kind) == kind,
+            col(CorporateAction.date) <= day,
+        )
+    ).all()
+    return [(d, float(v)) for d, v in rows]
+
+
+def final_closes(
+    session: Session, instrument_id: int, *, until: dt.date | None = None, last: int | None = None
+) -> list[tuple[dt.date, float]]:
+    """An instrument's closes of final bars (never a provisional one), oldest first; only
+    the `last` ones up to `until` when asked."""
+    query = sa.select(col(PriceBar.date), col(PriceBar.close)).where(
+        col(PriceBar.instrument_id) == instrument_id, ~col(PriceBar.provisional)
+    )
+    if until is not None:
+        query = query.where(col(PriceBar.date) <= until)
+    if last is not None:
+        newest = session.execute(query.order_by(col(PriceBar.date).desc()).limit(last)).all()
+        return [(d, float(c)) for d, c in reversed(newest)]
+    return [(d, float(c)) for d, c in session.execute(query.order_by(col(PriceBar.date)))]
+
+
+def replay_trades(session: Session, *, portfolio_id: int, instrument_id: int) -> Position:
+    """The position of one instrument after all its recorded trades (raises on an oversell)."""
+    instrument = session.get(Instrument, instrument_id)
+    assert instrument is not None
+    txs = list(
+        session.execute(
+            sa.select(PortfolioTransaction)
+            .where(col(PortfolioTransaction.portfolio_id) == portfolio_id)
+            .where(col(PortfolioTransaction.instrument_id) == instrument_id)
+        ).scalars()
+    )
+    _, divisor = major_unit(instrument.currency)
+    trades = trades_of(txs, divisor)
+    last = max((t.date for t in txs), default=clock.today())
+    return build_position(trades, splits_of(session, instrument, txs, last))
+
+
+def trades_of(txs: list[PortfolioTransaction], divisor: float) -> list[Trade]:
+    """The buys and sells, their prices in the major unit."""
+    return [
+        Trade(t.date, t.kind, t.quantity or 0.0, (t.price or 0.0) / divisor, t.fee)  # type: ignore[arg-type]
+        for t in txs
+        if t.kind in ("buy", "sell")
+    ]
+
+
+def splits_of(
+    session: Session, instrument: Instrument, txs: list[PortfolioTransaction], day: dt.date
+) -> list[Split]:
+    """The stored splits, each replaced by the user's correction of the same day."""
+    by_day = dict(stored_actions(session, instrument, "split", day))
+    by_day.update({t.date: float(t.quantity or 1.0) for t in txs if t.kind == "split"})
+    return [Split(d, r) for d, r in sorted(by_day.items()) if r != 1.0]
+
+
+def tracks_cash(rows: list[tuple[PortfolioTransaction, Instrument | None]]) -> bool:
+    """Cash is the portfolio's only when it records deposits or withdrawals; otherwise the
+    money of its trades lives elsewhere."""
+    return any(t.kind in ("deposit", "withdraw") for t, _ in rows)
+
+
+def by_instrument(
+    rows: list[tuple[PortfolioTransaction, Instrument | None]],
+) -> list[tuple[Instrument, list[PortfolioTransaction]]]:
+    """The transactions of each instrument, in the order of their first one."""
+    grouped: dict[int, tuple[Instrument, list[PortfolioTransaction]]] = {}
+    for t, instrument in rows:
+        if instrument is not None and instrument.id is not None:
+            grouped.setdefault(instrument.id, (instrument, []))[1].append(t)
+    return list(grouped.values())

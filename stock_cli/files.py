@@ -19,6 +19,17 @@ class FileError(StockError):
     type = "io"
 
 
+def made_folder(path: Path, *, for_file: Path | None = None) -> Path:
+    """`path` as a folder, made with its parents if missing, or one clear error (naming
+    the file the folder was for, when it was for one)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        what = f"write {for_file}" if for_file else f"make the folder {path}"
+        raise FileError(f"cannot {what}: {exc.strerror or exc}") from None
+    return path
+
+
 @contextlib.contextmanager
 def written_whole(
     path: Path, *, binary: bool = False, mode: int | None = None

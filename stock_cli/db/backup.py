@@ -246,12 +246,9 @@ def _write_archive(plain: Path, staging: Path, manifest: Manifest, *, compress: 
 def _publish(plain: Path, path: Path, passphrase: str | None) -> None:
     """Move the finished archive to `path` (encrypted first if asked), readable by its
     owner only, without ever leaving a half-written file there."""
-    from stock_cli.files import FileError, written_whole
+    from stock_cli.files import made_folder, written_whole
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FileError(f"cannot write {path}: {exc.strerror or exc}") from None
+    made_folder(path.parent, for_file=path)
     with written_whole(path, binary=True, mode=0o600) as out, plain.open("rb") as source:
         if passphrase is None:
             shutil.copyfileobj(source, out)

@@ -102,12 +102,9 @@ def export_bars(
     conn = session.connection()
     report = ExportReport(format=fmt, symbols=len(instruments), bars=0)
     if per_symbol is not None:
-        from stock_cli.files import FileError
+        from stock_cli.files import made_folder
 
-        try:
-            per_symbol.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise FileError(f"cannot make the folder {per_symbol}: {exc.strerror}") from None
+        made_folder(per_symbol)
         for symbol, instrument_id in instruments:
             path = per_symbol / f"{symbol}{_SUFFIX[fmt]}"
             report.bars += _write(conn, fmt, [(symbol, instrument_id)], query, path, on_symbol)

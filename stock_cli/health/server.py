@@ -40,6 +40,21 @@ class HealthReport:
     daemons: list[dict[str, Any]] = field(default_factory=list)
 
 
+def readiness(report: HealthReport, *, full: bool) -> tuple[int, dict[str, Any]]:
+    """(status, body) of /readyz, or with `full` of /api/v1/health (the whole report)."""
+    body: dict[str, Any] = {"status": "ok" if report.ready else "unavailable"}
+    if full:
+        body.update(to_jsonable(report))
+    elif report.error:
+        body["error"] = report.error
+    return (200 if report.ready else 503), body
+
+
+def service_document() -> dict[str, str]:
+    """What answers at `/`: which program, which version."""
+    return {"name": "stock-cli", "version": __version__}
+
+
 def _engine(url: str) -> sa.Engine:
     from stock_cli.db.engine import create_db_engine, is_sqlite
 
@@ -353,13 +368,7 @@ class HealthHandler(BaseHTTPRequestHandler):
             else:
                 self._send(200, {"status": "ok"})
         elif path in ("/readyz", "/api/v1/health"):
-            report = app.report()
-            body: dict[str, Any] = {"status": "ok" if report.ready else "unavailable"}
-            if path == "/api/v1/health":
-                body.update(to_jsonable(report))
-            elif report.error:
-                body["error"] = report.error
-            self._send(200 if report.ready else 503, body)
+            self._send(*readiness(app.report(), full=path == "/api/v1/health"))
         elif path == "/metrics":
             text = app.metrics()
             if text is None:
@@ -367,7 +376,7 @@ class HealthHandler(BaseHTTPRequestHandler):
                 return
             self._raw(200, text, METRICS_CONTENT_TYPE)
         elif path == "/":
-            self._send(200, {"name": "stock-cli", "version": __version__})
+            self._send(200, service_document())
         else:
             self._send(404, {"error": "not found"})
 

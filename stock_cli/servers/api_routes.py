@@ -11,12 +11,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from stock_cli import __version__
 from stock_cli.analysis.service import ScreenMatch
 from stock_cli.analysis.signals import Signal
 from stock_cli.analysis.summary import Summary
 from stock_cli.db.calls import read, write
-from stock_cli.health.server import METRICS_CONTENT_TYPE
+from stock_cli.health.server import METRICS_CONTENT_TYPE, readiness, service_document
 from stock_cli.llm.chat import TurnResult
 from stock_cli.llm.conversations import ConversationSummary, LoggedMessage
 from stock_cli.market.bars import InstrumentSummary, StoredBar
@@ -129,7 +128,7 @@ class Deleted(BaseModel):
 
 @probes.get("/", response_model=Service)
 def root() -> Response:
-    return JSONDocument({"name": "stock-cli", "version": __version__})
+    return JSONDocument(service_document())
 
 
 @probes.get("/healthz")
@@ -139,18 +138,14 @@ def healthz() -> Response:
 
 @probes.get("/readyz")
 def readyz(request: Request) -> Response:
-    report = request.app.state.checks.report()
-    body = {"status": "ok" if report.ready else "unavailable"}
-    if report.error:
-        body["error"] = report.error
-    return JSONDocument(body, status_code=200 if report.ready else 503)
+    status, body = readiness(request.app.state.checks.report(), full=False)
+    return JSONDocument(body, status_code=status)
 
 
 @probes.get("/api/v1/health", response_model=Health)
 def health(request: Request) -> Response:
-    report = request.app.state.checks.report()
-    body = {"status": "ok" if report.ready else "unavailable", **vars(report)}
-    return JSONDocument(body, status_code=200 if report.ready else 503)
+    status, body = readiness(request.app.state.checks.report(), full=True)
+    return JSONDocument(body, status_code=status)
 
 
 @probes.get("/metrics", response_class=Response)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -29,6 +30,14 @@ DateOption = Annotated[
 FeeOption = Annotated[float, typer.Option("--fee", help="Fee, in the price's major unit.")]
 CurrencyOption = Annotated[
     str | None, typer.Option("--currency", help="Currency of a cash amount (default: base).")
+]
+PriceCurrencyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--currency",
+        help="Currency of the price when not the exchange's quote unit: GBP for a London "
+        "stock quoted in pence (GBp).",
+    ),
 ]
 Symbol = Annotated[str, typer.Argument(help="Symbol, e.g. AAPL or VOD.L.")]
 DEFAULT = "default"
@@ -61,6 +70,7 @@ def _trade_command(side: str, doc: str) -> Any:
         price: Price,
         date: DateOption = None,
         fee: FeeOption = 0.0,
+        currency: PriceCurrencyOption = None,
         portfolio: PortfolioOption = DEFAULT,
         json_output: JsonOption = False,
     ) -> None:
@@ -72,6 +82,7 @@ def _trade_command(side: str, doc: str) -> Any:
             quantity=quantity,
             price=price,
             fee=fee,
+            currency=currency,
             date=date,
         )
 
@@ -174,15 +185,56 @@ TX_COLUMNS = [
 
 
 @tx_app.command("ls")
-def tx_ls(portfolio: PortfolioOption = DEFAULT, json_output: JsonOption = False) -> None:
+def tx_ls(
+    portfolio: PortfolioOption = DEFAULT,
+    json_output: JsonOption = False,
+    csv_output: Annotated[
+        bool, flag("--csv", help="Print CSV that `stock portfolio import` reads back.")
+    ] = False,
+) -> None:
     """List a portfolio's transactions, oldest first.
 
-    Example: stock portfolio tx ls --json
+    Example: stock portfolio tx ls --csv > trades.csv
     """
+    from stock_cli import output
     from stock_cli.portfolio.service import list_transactions
+    from stock_cli.portfolio.trade_files import STOCK_COLUMNS
 
     rows = read(list_transactions, portfolio=portfolio)
+    if csv_output:
+        output.print_csv(STOCK_COLUMNS, [[getattr(r, c) for c in STOCK_COLUMNS] for r in rows])
+        return
     show(rows, TX_COLUMNS, json_output=json_output, title=f"Portfolio {portfolio} ({len(rows)})")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV file of transactions.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto, stock, ibkr (activity statement) or schwab.")
+    ] = "auto",
+    dry_run: Annotated[bool, flag("--dry-run", help="Check the file, store nothing.")] = False,
+    portfolio: PortfolioOption = DEFAULT,
+    json_output: JsonOption = False,
+) -> None:
+    """Import a CSV of transactions: every row, or none when one is wrong (each bad row is
+    reported with its line). Our columns: date,kind,symbol,quantity,price,fee,amount,currency.
+
+    Example: stock portfolio import trades.csv --format ibkr --dry-run
+    """
+    from stock_cli.portfolio.service import import_transactions
+
+    done = write(import_transactions, portfolio=portfolio, path=file, fmt=fmt, dry_run=dry_run)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in done.kinds.items())
+    verb = "Would import" if done.dry_run else "Imported"
+    announce(
+        done,
+        f"{verb} {done.imported} transactions ({kinds or 'none new'}) from {done.file} "
+        f"({done.format}) into {done.portfolio}.",
+        f"{done.already_recorded} rows were already recorded." if done.already_recorded else "",
+        json_output=json_output,
+        warnings=[f"skipped {s}" for s in done.skipped],
+    )
 
 
 @tx_app.command("rm")

@@ -22,6 +22,16 @@ METHODS: tuple[Method, ...] = ("fifo", "average")
 _EPSILON = 1e-9  # what is left of a lot after float arithmetic when it is sold whole
 
 
+class Oversold(UsageError):
+    """A sale of more shares than were held on its day."""
+
+    def __init__(self, day: dt.date, quantity: float, held: float) -> None:
+        super().__init__(
+            f"the sell of {quantity:g} on {day} is more than the {held:g} held then (after splits)"
+        )
+        self.day = day
+
+
 @dataclass(frozen=True)
 class Trade:
     day: dt.date
@@ -169,10 +179,7 @@ def _sell(position: Position, trade: Trade, rate: Rate | None) -> None:
     if trade.quantity <= 0 or trade.price < 0 or trade.fee < 0:
         raise UsageError(f"the sell of {trade.day} needs a positive quantity and price")
     if trade.quantity > held + _EPSILON:
-        raise UsageError(
-            f"the sell of {trade.quantity:g} on {trade.day} is more than the {held:g} held "
-            "then (after splits)"
-        )
+        raise Oversold(trade.day, trade.quantity, held)
     remaining, cost, base_cost = trade.quantity, 0.0, 0.0
     while remaining > _EPSILON:
         lot = position.lots[0]  # FIFO: the oldest; average cost: the one pooled lot

@@ -162,7 +162,7 @@ def _holding(
     until: dt.date,
 ) -> _Holding | None:
     currency, divisor = major_unit(instrument.currency)
-    trades = trades_of(txs, divisor)
+    trades = trades_of(txs, instrument.currency)
     if not trades:
         return None
     events = [(s.day, 0, s.ratio) for s in splits_of(session, instrument, txs, until)]

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from stock_cli import clock
 from stock_cli.db.models import CorporateAction, Instrument, PriceBar
 from stock_cli.db.portfolio_models import Portfolio, PortfolioTransaction
-from stock_cli.errors import NotFoundError
+from stock_cli.errors import NotFoundError, UsageError
 from stock_cli.names import check_name
 from stock_cli.portfolio.lots import Position, Split, Trade, build_position
 
@@ -31,6 +31,39 @@ def major_unit(currency: str | None) -> tuple[str | None, float]:
     if currency in MINOR_UNITS:
         return MINOR_UNITS[currency]
     return (currency.upper() if currency else None), 1.0
+
+
+def normalise_currency(code: str | None) -> str | None:
+    """ISO codes in capitals; a minor unit as providers write it (GBp is pence, GBP pounds)."""
+    if not code or not code.strip():
+        return None
+    code = code.strip()
+    return code if code in MINOR_UNITS else code.upper()
+
+
+def price_divisor(quoted_in: str | None, instrument_currency: str | None) -> float:
+    """What a recorded price is divided by to be in the instrument's major unit. A price
+    recorded as the exchange quotes it (the default) is divided like the quotes; one
+    recorded in the major unit (GBP for a stock quoted in GBp) is not."""
+    major, divisor = major_unit(instrument_currency)
+    if quoted_in is None or quoted_in == instrument_currency or instrument_currency is None:
+        return divisor
+    if major_unit(quoted_in)[0] == major:
+        return major_unit(quoted_in)[1]
+    raise UsageError(
+        f"a price in {quoted_in} for an instrument quoted in {instrument_currency}: record "
+        f"the price in {instrument_currency} (or {major})"
+    )
+
+
+def money_currency(t: PortfolioTransaction, instrument: Instrument | None) -> str | None:
+    """The currency of a transaction's money, in major units: a cash amount's own currency
+    when recorded, else the instrument's."""
+    if t.kind in ("dividend", "deposit", "withdraw") and t.currency:
+        return major_unit(t.currency)[0]
+    if instrument is not None and instrument.currency:
+        return major_unit(instrument.currency)[0]
+    return major_unit(t.currency)[0]
 
 
 def get_portfolio(session: Session, name: str, *, create: bool = False) -> Portfolio:
@@ -102,16 +135,21 @@ def replay_trades(session: Session, *, portfolio_id: int, instrument_id: int) ->
             .where(col(PortfolioTransaction.instrument_id) == instrument_id)
         ).scalars()
     )
-    _, divisor = major_unit(instrument.currency)
-    trades = trades_of(txs, divisor)
+    trades = trades_of(txs, instrument.currency)
     last = max((t.date for t in txs), default=clock.today())
     return build_position(trades, splits_of(session, instrument, txs, last))
 
 
-def trades_of(txs: list[PortfolioTransaction], divisor: float) -> list[Trade]:
-    """The buys and sells, their prices in the major unit."""
+def trades_of(txs: list[PortfolioTransaction], instrument_currency: str | None) -> list[Trade]:
+    """The buys and sells, their prices in the instrument's major unit."""
     return [
-        Trade(t.date, t.kind, t.quantity or 0.0, (t.price or 0.0) / divisor, t.fee)  # type: ignore[arg-type]
+        Trade(
+            t.date,
+            t.kind,  # type: ignore[arg-type]
+            t.quantity or 0.0,
+            (t.price or 0.0) / price_divisor(t.currency, instrument_currency),
+            t.fee,
+        )
         for t in txs
         if t.kind in ("buy", "sell")
     ]

@@ -4,7 +4,10 @@ then), listed, deleted. `valuation` and `performance` compute from them."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
@@ -12,7 +15,17 @@ from stock_cli import clock
 from stock_cli.db.models import Instrument
 from stock_cli.db.portfolio_models import Portfolio, PortfolioTransaction
 from stock_cli.errors import NotFoundError, UsageError
-from stock_cli.portfolio.records import get_portfolio, replay_trades, transactions
+from stock_cli.portfolio.lots import Oversold
+from stock_cli.portfolio.records import (
+    get_portfolio,
+    normalise_currency,
+    price_divisor,
+    replay_trades,
+    transactions,
+)
+
+if TYPE_CHECKING:
+    from stock_cli.portfolio.trade_files import TradeRow
 
 DEFAULT_PORTFOLIO = "default"
 KINDS = ("buy", "sell", "dividend", "deposit", "withdraw", "split")
@@ -49,27 +62,33 @@ def record_transaction(
     first one."""
     _check_transaction(kind, symbol, quantity, price, amount, fee)
     owner = get_portfolio(session, portfolio, create=True)
-    instrument_id = None
-    if symbol is not None:
-        from stock_cli.market.instruments import get_or_create_instrument
-
-        instrument_id = get_or_create_instrument(session, symbol=symbol).id
+    instrument = _instrument(session, symbol)
     row = PortfolioTransaction(
         portfolio_id=owner.id,  # type: ignore[arg-type]
-        instrument_id=instrument_id,
+        instrument_id=instrument.id if instrument else None,
         kind=kind,
         date=day or clock.today(),
         quantity=quantity,
         price=price,
         amount=amount,
         fee=fee,
-        currency=currency.upper() if currency else None,
+        currency=normalise_currency(currency),
     )
+    if kind in ("buy", "sell") and instrument is not None:
+        price_divisor(row.currency, instrument.currency)  # refuses a price in another currency
     session.add(row)
     session.flush()
     if kind in ("sell", "split"):
-        _check_holdings(session, owner, instrument_id)
+        _check_holdings(session, owner, row.instrument_id)
     return _view(row, owner.name, symbol)
+
+
+def _instrument(session: Session, symbol: str | None) -> Instrument | None:
+    if symbol is None:
+        return None
+    from stock_cli.market.instruments import get_or_create_instrument
+
+    return get_or_create_instrument(session, symbol=symbol)
 
 
 def _check_holdings(session: Session, owner: Portfolio, instrument_id: int | None) -> None:
@@ -140,3 +159,155 @@ def _view(row: PortfolioTransaction, portfolio: str, symbol: str | None) -> Tran
         row.fee,
         row.currency,
     )
+
+
+class BadTradeFile(UsageError):
+    """Rows of a trade file that cannot be recorded, each with its line: nothing was."""
+
+    type = "bad_trade_file"
+    SHOWN = 20
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        lines = [f"  {p}" for p in problems[: self.SHOWN]]
+        if len(problems) > self.SHOWN:
+            lines.append(f"  … and {len(problems) - self.SHOWN} more (--json lists them all)")
+        rows = "row" if len(problems) == 1 else "rows"
+        super().__init__(
+            f"{path}: {len(problems)} bad {rows}, nothing imported\n" + "\n".join(lines),
+            hint="correct the rows (or remove them) and import the file again",
+        )
+        self.problems = problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "problems": self.problems}
+
+
+@dataclass(frozen=True)
+class ImportedTransactions:
+    portfolio: str
+    file: str
+    format: str
+    imported: int
+    kinds: dict[str, int]  # imported, by kind
+    already_recorded: int  # rows equal to a stored transaction: not imported twice
+    skipped: list[str]  # broker rows this tool does not track, with their lines
+    dry_run: bool
+
+
+def import_transactions(
+    session: Session, *, portfolio: str, path: Path, fmt: str = "auto", dry_run: bool = False
+) -> ImportedTransactions:
+    """Records every row of a trade file, or none: a bad row (a wrong cell, a sale of
+    shares not held) is reported with its line and nothing is stored. A row equal to a
+    transaction already recorded (the same file imported again) is not recorded twice."""
+    from stock_cli.market.symbols import normalise_symbol
+    from stock_cli.portfolio.trade_files import read_trade_file
+
+    found = read_trade_file(path, fmt=fmt)
+    problems = list(found.problems)
+    rows: list[tuple[TradeRow, str | None]] = []
+    for row in found.rows:
+        try:
+            _check_transaction(row.kind, row.symbol, row.quantity, row.price, row.amount, row.fee)
+            rows.append((row, normalise_symbol(row.symbol) if row.symbol else None))
+        except UsageError as exc:
+            problems.append(f"line {row.line}: {exc.message}")
+    if problems:
+        raise BadTradeFile(path, sorted(problems, key=_line_number))
+    owner = get_portfolio(session, portfolio, create=True)
+    stored = Counter(
+        _key(t.kind, t.date, i.symbol if i else None, t.quantity, t.price, t.amount, t.fee)
+        for t, i in transactions(session, portfolio_id=owner.id, until=dt.date.max)  # type: ignore[arg-type]
+    )
+    instruments: dict[str, Instrument | None] = {}
+    added: list[tuple[TradeRow, PortfolioTransaction]] = []
+    for row, symbol in rows:
+        key = _key(row.kind, row.day, symbol, row.quantity, row.price, row.amount, row.fee)
+        if stored[key]:
+            stored[key] -= 1
+            continue
+        name = symbol or ""
+        if name not in instruments:
+            instruments[name] = _instrument(session, symbol)
+        added.append((row, _transaction(owner, instruments[name], row, problems)))
+    session.add_all(t for _, t in added)
+    session.flush()
+    problems += _oversold(session, owner, added)
+    if problems:
+        raise BadTradeFile(path, sorted(problems, key=_line_number))
+    kinds = Counter(t.kind for _, t in added)
+    result = ImportedTransactions(
+        owner.name,
+        str(path),
+        found.format,
+        len(added),
+        dict(sorted(kinds.items())),
+        len(rows) - len(added),
+        found.skipped,
+        dry_run,
+    )
+    if dry_run:
+        session.rollback()
+    return result
+
+
+def _transaction(
+    owner: Portfolio, instrument: Instrument | None, row: TradeRow, problems: list[str]
+) -> PortfolioTransaction:
+    currency = normalise_currency(row.currency)
+    if row.kind in ("buy", "sell") and instrument is not None:
+        try:
+            price_divisor(currency, instrument.currency)
+        except UsageError as exc:
+            problems.append(f"line {row.line}: {exc.message}")
+    return PortfolioTransaction(
+        portfolio_id=owner.id,  # type: ignore[arg-type]
+        instrument_id=instrument.id if instrument else None,
+        kind=row.kind,
+        date=row.day,
+        quantity=row.quantity,
+        price=row.price,
+        amount=row.amount,
+        fee=row.fee,
+        currency=currency,
+    )
+
+
+def _oversold(
+    session: Session, owner: Portfolio, added: list[tuple[TradeRow, PortfolioTransaction]]
+) -> list[str]:
+    """The sales of the file that sell shares not held then, each named by its line."""
+    problems = []
+    sold = {t.instrument_id for _, t in added if t.kind in ("sell", "split")}
+    for instrument_id in sorted(i for i in sold if i is not None):
+        try:
+            _check_holdings(session, owner, instrument_id)
+        except Oversold as exc:
+            lines = [
+                str(row.line)
+                for row, t in added
+                if t.instrument_id == instrument_id and t.kind == "sell" and t.date == exc.day
+            ]
+            where = f"line {', '.join(lines)}" if lines else "an earlier transaction"
+            problems.append(f"{where}: {exc.message}")
+    return problems
+
+
+def _key(
+    kind: str,
+    day: dt.date,
+    symbol: str | None,
+    quantity: float | None,
+    price: float | None,
+    amount: float | None,
+    fee: float,
+) -> tuple[object, ...]:
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 9)
+
+    return (kind, day, symbol, rounded(quantity), rounded(price), rounded(amount), rounded(fee))
+
+
+def _line_number(problem: str) -> int:
+    head = problem.removeprefix("line ").split(":", 1)[0].split(",", 1)[0]
+    return int(head) if head.isdigit() else 0

@@ -29,6 +29,8 @@ from stock_cli.portfolio.records import (
     final_closes,
     get_portfolio,
     major_unit,
+    money_currency,
+    price_divisor,
     splits_of,
     stored_actions,
     tracks_cash,
@@ -186,7 +188,7 @@ def _position(
     notes: list[str],
 ) -> PositionValue | None:
     currency, divisor = major_unit(instrument.currency)
-    trades = trades_of(txs, divisor)
+    trades = trades_of(txs, instrument.currency)
     if not trades:
         return None
     splits = splits_of(session, instrument, txs, day)
@@ -235,7 +237,11 @@ def _dividends(
     """Stored dividends × the quantity held before each ex-date, in the base currency at
     the ex-date's rate; a recorded dividend replaces the stored one it follows."""
     recorded = sorted(t.date for t in txs if t.kind == "dividend")
-    total = sum((t.amount or 0.0) * fx.rate(currency, t.date) for t in txs if t.kind == "dividend")
+    total = sum(
+        (t.amount or 0.0) * fx.rate(money_currency(t, instrument), t.date)
+        for t in txs
+        if t.kind == "dividend"
+    )
     for ex_date, per_share in stored_actions(session, instrument, "dividend", day):
         window = ex_date + dt.timedelta(days=DIVIDEND_WINDOW)
         if any(ex_date <= paid <= window for paid in recorded):
@@ -258,8 +264,9 @@ def _held_before(trades: list[Trade], splits: list[Split], method: Method, day: 
 def cash_delta(t: PortfolioTransaction, instrument: Instrument | None, fx: Rates) -> float:
     """What a transaction does to the portfolio's cash, in the base currency at the rate of
     its day: deposits, sales and dividends add, withdrawals and purchases take."""
-    currency, divisor = major_unit(instrument.currency if instrument else t.currency or fx.base)
-    trade = (t.quantity or 0.0) * (t.price or 0.0) / divisor
+    currency = money_currency(t, instrument) or fx.base
+    quoted = instrument.currency if instrument else None
+    trade = (t.quantity or 0.0) * (t.price or 0.0) / price_divisor(t.currency, quoted)
     change = {
         "deposit": t.amount or 0.0,
         "withdraw": -(t.amount or 0.0),

@@ -91,6 +91,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_fetch.py
 	$(BIN)/python benchmarks/bench_analyze.py
+	$(BIN)/python benchmarks/bench_portfolio.py
 
 db-upgrade: install
 	$(STOCK) db upgrade

@@ -147,6 +147,29 @@ def build_position(
     return position
 
 
+def quantities_before(
+    trades: Iterable[Trade], splits: Iterable[Split], days: Iterable[dt.date]
+) -> list[float]:
+    """The shares held at the open of each day (in ascending order): after the trades of
+    earlier days, and counted in that day's shares (a split on the day applies). What a
+    dividend is paid on when the day is its ex-date. One pass, whatever the method."""
+    events = sorted(
+        [(s.day, 0, s.ratio) for s in splits]
+        + [(t.day, 1, t.quantity if t.side == "buy" else -t.quantity) for t in trades],
+        key=lambda e: (e[0], e[1]),
+    )
+    held, quantity, where = [], 0.0, 0
+    for day in days:
+        while where < len(events) and (
+            events[where][0] < day or (events[where][0] == day and events[where][1] == 0)
+        ):
+            _, kind, value = events[where]
+            quantity = quantity * value if kind == 0 else quantity + value
+            where += 1
+        held.append(quantity)
+    return held
+
+
 def _split(position: Position, split: Split) -> None:
     if split.ratio <= 0:
         raise UsageError(f"the split of {split.day} has a ratio of {split.ratio:g}")

@@ -98,13 +98,17 @@ def stored_actions(
     session: Session, instrument: Instrument, kind: str, day: dt.date
 ) -> list[tuple[dt.date, float]]:
     """The stored corporate actions of a kind (split, dividend) up to a day."""
-    rows = session.execute(
-        sa.select(col(CorporateAction.date), col(CorporateAction.value)).where(
-            col(CorporateAction.instrument_id) == instrument.id,
-            col(CorporateAction.kind) == kind,
-            col(CorporateAction.date) <= day,
+    rows = (
+        session.connection()
+        .execute(  # Core rows: no ORM work a row
+            sa.select(col(CorporateAction.date), col(CorporateAction.value)).where(
+                col(CorporateAction.instrument_id) == instrument.id,
+                col(CorporateAction.kind) == kind,
+                col(CorporateAction.date) <= day,
+            )
         )
-    ).all()
+        .all()
+    )
     return [(d, float(v)) for d, v in rows]
 
 
@@ -121,7 +125,8 @@ def final_closes(
     if last is not None:
         newest = session.execute(query.order_by(col(PriceBar.date).desc()).limit(last)).all()
         return [(d, float(c)) for d, c in reversed(newest)]
-    return [(d, float(c)) for d, c in session.execute(query.order_by(col(PriceBar.date)))]
+    rows = session.execute(query.order_by(col(PriceBar.date))).all()
+    return [(d, float(c)) for d, c in rows]
 
 
 def replay_trades(session: Session, *, portfolio_id: int, instrument_id: int) -> Position:

@@ -23,7 +23,14 @@ from stock_cli import clock
 from stock_cli.db.models import Instrument
 from stock_cli.db.portfolio_models import Portfolio, PortfolioTransaction
 from stock_cli.errors import NotFoundError, UsageError
-from stock_cli.portfolio.lots import METHODS, Method, Position, Split, Trade, build_position
+from stock_cli.portfolio.lots import (
+    METHODS,
+    Method,
+    Split,
+    Trade,
+    build_position,
+    quantities_before,
+)
 from stock_cli.portfolio.records import (
     by_instrument,
     final_closes,
@@ -202,9 +209,7 @@ def _position(
         position.quantity * last_price * fx.rate(currency, day) if last_price is not None else None
     )
     cost = position.base_cost_basis
-    dividends = _dividends(
-        session, instrument, txs, trades, splits, method, day, fx, currency, divisor
-    )
+    dividends = _dividends(session, instrument, txs, trades, splits, day, fx, currency, divisor)
     return PositionValue(
         symbol=instrument.symbol,
         currency=currency,
@@ -228,7 +233,6 @@ def _dividends(
     txs: list[PortfolioTransaction],
     trades: list[Trade],
     splits: list[Split],
-    method: Method,
     day: dt.date,
     fx: Rates,
     currency: str | None,
@@ -242,23 +246,18 @@ def _dividends(
         for t in txs
         if t.kind == "dividend"
     )
-    for ex_date, per_share in stored_actions(session, instrument, "dividend", day):
+    stored = sorted(stored_actions(session, instrument, "dividend", day))
+    held = quantities_before(trades, splits, [ex_date for ex_date, _ in stored])
+    for (ex_date, per_share), quantity in zip(stored, held, strict=True):
         window = ex_date + dt.timedelta(days=DIVIDEND_WINDOW)
         if any(ex_date <= paid <= window for paid in recorded):
             continue  # the user recorded this one: never both
-        held = _held_before(trades, splits, method, ex_date)
-        if held > 0:
-            total += held * float(per_share) / divisor * fx.rate(currency, ex_date)
+        if quantity > _HELD:
+            total += quantity * float(per_share) / divisor * fx.rate(currency, ex_date)
     return total
 
 
-def _held_before(trades: list[Trade], splits: list[Split], method: Method, day: dt.date) -> float:
-    """Shares held at the close before `day` (a purchase on the ex-date gets no dividend),
-    counted in the shares of `day` (a split on the ex-date applies)."""
-    position: Position = build_position(
-        [t for t in trades if t.day < day], [s for s in splits if s.day <= day], method=method
-    )
-    return position.quantity
+_HELD = 1e-9  # less than this is what float arithmetic leaves of a position sold whole
 
 
 def cash_delta(t: PortfolioTransaction, instrument: Instrument | None, fx: Rates) -> float:

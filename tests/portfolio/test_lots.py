@@ -102,3 +102,41 @@ def test_base_currency_costs_use_the_rate_of_each_purchase_and_sale() -> None:
     assert fifo.base_cost_basis == pytest.approx(5 * 50 * 1.20 + 20 * 50 * 1.10)
     average = build_position(trades, [], rate=rates.__getitem__, method="average")
     assert average.base_cost_basis == pytest.approx((1200 + 1100) / 20 * 5)
+
+
+def test_quantities_before_equal_a_replay_up_to_each_day() -> None:
+    """The one-pass count against build_position of the trades before each day and the
+    splits up to it, on random histories with splits on trade days."""
+    import random
+
+    from stock_cli.portfolio.lots import quantities_before
+
+    rng = random.Random(3)
+    start = dt.date(2020, 1, 1)
+    for _ in range(50):
+        days = sorted(rng.sample(range(1, 200), 25))
+        splits = [
+            Split(start + dt.timedelta(days=n), rng.choice([2.0, 3.0, 0.5]))
+            for n in [*days[20:25], days[3]]
+        ]
+        trades, held, applied = [], 0.0, 0
+        for n in days[:20]:
+            day = start + dt.timedelta(days=n)
+            for split in sorted(splits, key=lambda s: s.day)[applied:]:
+                if split.day <= day:
+                    held, applied = held * split.ratio, applied + 1
+            if held and rng.random() < 0.3:
+                sold = rng.uniform(0, held)
+                trades.append(Trade(day, "sell", sold, 10.0))
+                held -= sold
+            else:
+                trades.append(Trade(day, "buy", 10.0, 10.0))
+                held += 10.0
+        asked = [start + dt.timedelta(days=n) for n in range(0, 210, 7)]
+        oracle = [
+            build_position(
+                [t for t in trades if t.day < d], [s for s in splits if s.day <= d]
+            ).quantity
+            for d in asked
+        ]
+        assert quantities_before(trades, splits, asked) == pytest.approx(oracle)

@@ -257,6 +257,34 @@ def tx_rm(
     )
 
 
+@app.command("base-currency")
+def base_currency(
+    currency: Annotated[
+        str | None, typer.Argument(help="ISO code, e.g. EUR (none: show the current one).")
+    ] = None,
+    clear: Annotated[
+        bool, flag("--clear", help="Use STOCK_BASE_CURRENCY (or the holdings' currency) again.")
+    ] = False,
+    portfolio: PortfolioOption = DEFAULT,
+    json_output: JsonOption = False,
+) -> None:
+    """Show or set the currency a portfolio is valued in (it overrides STOCK_BASE_CURRENCY).
+
+    Example: stock portfolio base-currency EUR --portfolio europe
+    """
+    from stock_cli.portfolio.service import set_base_currency
+
+    call = write if currency is not None or clear else read
+    done = call(set_base_currency, portfolio=portfolio, currency=currency, clear=clear)
+    own = done.base_currency or "none of its own"
+    announce(
+        done,
+        f"Portfolio {done.portfolio}: base currency {own} "
+        f"(valued in {done.effective_base_currency or 'no single currency'}).",
+        json_output=json_output,
+    )
+
+
 POSITION_COLUMNS = [
     Col("symbol", "Symbol", style="bold"),
     number("quantity", "Quantity", value=lambda p: whole(p.quantity)),

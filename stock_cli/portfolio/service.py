@@ -17,6 +17,7 @@ from stock_cli.db.portfolio_models import Portfolio, PortfolioTransaction
 from stock_cli.errors import NotFoundError, UsageError
 from stock_cli.portfolio.lots import Oversold
 from stock_cli.portfolio.records import (
+    MINOR_UNITS,
     get_portfolio,
     normalise_currency,
     price_divisor,
@@ -311,3 +312,38 @@ def _key(
 def _line_number(problem: str) -> int:
     head = problem.removeprefix("line ").split(":", 1)[0].split(",", 1)[0]
     return int(head) if head.isdigit() else 0
+
+
+@dataclass(frozen=True)
+class PortfolioSettings:
+    portfolio: str
+    base_currency: str | None  # its own; None: STOCK_BASE_CURRENCY or the holdings' one
+    effective_base_currency: str | None
+
+
+def set_base_currency(
+    session: Session, *, portfolio: str, currency: str | None, clear: bool = False
+) -> PortfolioSettings:
+    """Sets (or with `clear`, removes) a portfolio's own base currency; with neither, only
+    says what it is. The portfolio is created when it does not exist yet."""
+    from stock_cli.portfolio.valuation import base_currency_of
+
+    owner = get_portfolio(session, portfolio, create=currency is not None)
+    if currency is not None:
+        code = currency.strip().upper()
+        if len(code) != 3 or not code.isalpha() or currency.strip() in MINOR_UNITS:
+            raise UsageError(
+                f"{{currency}} {currency!r} is not a currency code such as USD, EUR or GBP",
+                fields={"currency": "the base currency"},
+            )
+        owner.base_currency = code
+        session.flush()
+    elif clear:
+        owner.base_currency = None
+        session.flush()
+    held = [i for t, i in transactions(session, portfolio_id=owner.id, until=dt.date.max) if i]  # type: ignore[arg-type]
+    try:
+        effective = base_currency_of(owner, None, held)
+    except UsageError:
+        effective = None  # holdings in several currencies and no base: `ls` says so
+    return PortfolioSettings(owner.name, owner.base_currency, effective)

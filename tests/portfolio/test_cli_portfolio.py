@@ -194,3 +194,29 @@ def test_removing_a_purchase_a_later_sale_needs_is_refused(cli: StockRunner, tes
 def test_a_trade_before_any_portfolio_says_how_one_starts(cli: StockRunner, migrated: str) -> None:
     result = cli.stock("portfolio", "ls")
     assert_clear_error(result, "no portfolio default", "created by its first transaction")
+
+
+def test_a_portfolio_base_currency_overrides_the_setting(
+    cli: StockRunner, vodafone: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli.stock("portfolio", "buy", "VOD.L", "100", "7000", "--date", "2023-01-03")
+    fx = bars_file(tmp_path, "GBPUSD=X", [("2023-01-03", 1.20), ("2023-06-30", 1.27)])
+    assert cli.stock("import", str(fx), "--symbol", "GBPUSD=X").exit_code == 0
+    monkeypatch.setenv("STOCK_BASE_CURRENCY", "EUR")  # no EUR rates: using it would fail
+    shown = cli.stock("portfolio", "base-currency", "usd", "--json")
+    assert shown.exit_code == 0, shown.stderr
+    assert json.loads(shown.stdout)["base_currency"] == "USD"
+    doc = ls(cli)
+    assert doc["base_currency"] == "USD"
+    assert doc["market_value"] == pytest.approx(7250 * 1.27)
+    monkeypatch.delenv("STOCK_BASE_CURRENCY")
+    cleared = cli.stock("portfolio", "base-currency", "--clear", "--json")
+    assert json.loads(cleared.stdout) == {
+        "portfolio": "default",
+        "base_currency": None,
+        "effective_base_currency": "GBP",
+    }
+    assert ls(cli)["market_value"] == pytest.approx(7250)
+    for wrong in ("GBp", "EURO", "U5D"):
+        refused = cli.stock("portfolio", "base-currency", wrong)
+        assert_clear_error(refused, f"'{wrong}' is not a currency code", code=2)

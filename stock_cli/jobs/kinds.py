@@ -66,6 +66,7 @@ class FetchJob:
     def run(self, *, schedule: Schedule, run_id: int) -> JobOutcome:
         from stock_cli.market.symbols import market_of
         from stock_cli.market.watchlists import DEFAULT_LIST, resolve_symbols
+        from stock_cli.portfolio.records import symbols_to_keep_current
 
         market = json.loads(schedule.options or "{}").get("market")
         with session_scope(write=True) as session:
@@ -74,6 +75,13 @@ class FetchJob:
             )
             if market:  # a schedule per market: fetched after that market's close
                 symbols = [s for s in symbols if market_of(s).code == market]
+            # the portfolios' holdings (of this market) and the FX pairs they are valued with
+            extra = [
+                s
+                for s in symbols_to_keep_current(session)
+                if s not in symbols and (not market or market_of(s).code == market or is_fx(s))
+            ]
+            symbols += extra
             for start in range(0, len(symbols), BATCH_SIZE):
                 session.add(
                     FetchBatch(
@@ -107,6 +115,8 @@ class FetchJob:
                     outcome.failed = sum(b.failed for b in batches)
                     outcome.total = len(symbols)
                     outcome.detail = f"{len(symbols)} symbols in {len(batches)} batch(es)"
+                    if extra:
+                        outcome.detail += f" ({len(extra)} for the portfolios)"
                     if outcome.failed:
                         outcome.detail += f", {outcome.failed} failed"
                         errors = sorted({b.error for b in batches if b.error})
@@ -114,6 +124,11 @@ class FetchJob:
                             outcome.detail += f": {'; '.join(errors)[:300]}"
                     return outcome
             time.sleep(0.5)
+
+
+def is_fx(symbol: str) -> bool:
+    """Yahoo's currency pairs (`EURUSD=X`) trade around the clock: every market's run."""
+    return symbol.endswith("=X")
 
 
 def work_on_one_batch(*, only_run: int | None = None) -> bool:

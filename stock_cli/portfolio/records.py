@@ -184,3 +184,36 @@ def by_instrument(
         if instrument is not None and instrument.id is not None:
             grouped.setdefault(instrument.id, (instrument, []))[1].append(t)
     return list(grouped.values())
+
+
+def symbols_to_keep_current(session: Session) -> list[str]:
+    """What the fetch job keeps current for the portfolios besides the watchlist: every
+    instrument they ever held, and the FX pairs (`GBPUSD=X`) that convert each one's
+    currency, and each recorded cash currency, to the portfolio's base currency (the stored
+    inverse pair when there is one). A holding not fetched yet has no currency: its pair is
+    added once its first fetch has told it."""
+    from stock_cli.portfolio.valuation import base_currency_of
+
+    held: set[str] = set()
+    pairs: set[tuple[str, str]] = set()  # (currency, base)
+    for owner in session.exec(select(Portfolio)).all():
+        rows = transactions(session, portfolio_id=owner.id, until=dt.date.max)  # type: ignore[arg-type]
+        instruments = {i.symbol: i for _, i in rows if i is not None}
+        held |= set(instruments)
+        try:
+            base = base_currency_of(owner, None, list(instruments.values()))
+        except UsageError:
+            continue  # several currencies and no base: `ls` says so
+        currencies = {money_currency(t, i) for t, i in rows}
+        pairs |= {(c, base) for c in currencies if c and base and c != base}
+    inverse = {f"{base}{c}=X": f"{c}{base}=X" for c, base in pairs}
+    named = [*inverse, *inverse.values()]
+    stored = set(
+        session.exec(select(Instrument.symbol).where(col(Instrument.symbol).in_(named))).all()
+    )
+    # what `Rates` reads: the direct pair, else a stored inverse one
+    fx = {
+        pair if pair in stored and direct not in stored else direct
+        for pair, direct in inverse.items()
+    }
+    return sorted(held) + sorted(fx - held)

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -208,15 +208,18 @@ class ReportJob:
 
 
 def build_report(schedule: Schedule, *, indicators: str | None = None) -> dict[str, Any]:
-    """The report document: each symbol's last bar, changes, indicators and signals."""
+    """The report document: each symbol's last bar, changes, indicators and signals; each
+    portfolio's totals."""
     from stock_cli.analysis.indicators import DEFAULT_SPEC
     from stock_cli.analysis.service import analyze_symbols
     from stock_cli.market.watchlists import DEFAULT_LIST, resolve_symbols
+    from stock_cli.portfolio.valuation import summarize_portfolios
 
     watchlist = schedule.watchlist or DEFAULT_LIST
     with session_scope() as session:
         symbols = resolve_symbols(session, symbols=[], list_name=watchlist)
         results = analyze_symbols(session, symbols=symbols, spec=indicators or DEFAULT_SPEC)
+        portfolios = summarize_portfolios(session)
     rows: list[dict[str, Any]] = [
         {
             "symbol": a.symbol,
@@ -230,7 +233,12 @@ def build_report(schedule: Schedule, *, indicators: str | None = None) -> dict[s
         }
         for a in results
     ]
-    return {"generated_at": utcnow(), "watchlist": watchlist, "symbols": rows}
+    return {
+        "generated_at": utcnow(),
+        "watchlist": watchlist,
+        "symbols": rows,
+        "portfolios": [asdict(p) for p in portfolios],
+    }
 
 
 def format_report_markdown(document: dict[str, Any]) -> str:
@@ -246,7 +254,28 @@ def format_report_markdown(document: dict[str, Any]) -> str:
             f"{_pct(r['change_1d'])} | {_pct(r['change_1m'])} | "
             f"{', '.join(s['name'] for s in r['signals']) or '—'} |"
         )
+    if document.get("portfolios"):
+        lines += [
+            "",
+            "## Portfolios",
+            "",
+            "| portfolio | positions | value | unrealized | realized | dividends | cash |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for p in document["portfolios"]:
+            if p["error"]:
+                lines.append(f"| {p['portfolio']} | {p['error']} | | | | | |")
+                continue
+            money = [
+                _money(p[k], p["base_currency"])
+                for k in ("market_value", "unrealized_pnl", "realized_pnl", "dividends", "cash")
+            ]
+            lines.append(f"| {p['portfolio']} | {p['positions']} | {' | '.join(money)} |")
     return "\n".join(lines) + "\n"
+
+
+def _money(value: float | None, currency: str | None) -> str:
+    return "—" if value is None else f"{value:,.2f} {currency or ''}".rstrip()
 
 
 def deliver_report(target: str, document: dict[str, Any]) -> None:

@@ -274,3 +274,51 @@ def cash_delta(t: PortfolioTransaction, instrument: Instrument | None, fx: Rates
         "sell": trade - t.fee,
     }.get(t.kind, 0.0)
     return change * fx.rate(currency, t.date) if change else 0.0
+
+
+@dataclass(frozen=True)
+class PortfolioSummary:
+    """One line of a portfolio for the report: its totals, or why they cannot be had."""
+
+    portfolio: str
+    base_currency: str | None = None
+    as_of: dt.date | None = None
+    positions: int = 0
+    market_value: float | None = None
+    cost_basis: float | None = None
+    unrealized_pnl: float | None = None
+    realized_pnl: float | None = None
+    dividends: float | None = None
+    cash: float | None = None
+    error: str | None = None
+
+
+def summarize_portfolios(
+    session: Session, *, as_of: dt.date | None = None
+) -> list[PortfolioSummary]:
+    """Every portfolio's totals on a day; one that cannot be valued (a missing FX rate)
+    says why and does not keep the others from the report."""
+    from sqlmodel import select
+
+    summaries = []
+    for name in session.exec(select(Portfolio.name).order_by(Portfolio.name)).all():
+        try:
+            value = value_portfolio(session, portfolio=name, as_of=as_of)
+        except (NotFoundError, UsageError) as exc:
+            summaries.append(PortfolioSummary(name, error=exc.message))
+            continue
+        summaries.append(
+            PortfolioSummary(
+                name,
+                value.base_currency,
+                value.as_of,
+                sum(1 for p in value.positions if p.quantity),
+                value.market_value,
+                value.cost_basis,
+                value.unrealized_pnl,
+                value.realized_pnl,
+                value.dividends,
+                value.cash,
+            )
+        )
+    return summaries

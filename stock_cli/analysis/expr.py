@@ -79,6 +79,7 @@ class Expression:
     indicators: tuple[tuple[IndicatorSpec, str, str], ...]  # (spec, talib output, name)
     columns: frozenset[str]  # price columns read directly
     max_shift: int  # bars looked back by prev/cross/pct_change
+    constants: frozenset[str] = frozenset()  # names given by the caller (an alert's weight)
 
     def evaluate(self, values: dict[str, np.ndarray]) -> np.ndarray:
         """Evaluate over aligned series; returns a bool array (one value per bar)."""
@@ -261,8 +262,9 @@ class _Parser:
         return Node("call", function, tuple(args), name.position)
 
 
-def parse_expression(text: str) -> Expression:
-    """Parse and resolve names; raises ExpressionError pointing at the bad token."""
+def parse_expression(text: str, *, constants: frozenset[str] = frozenset()) -> Expression:
+    """Parse and resolve names; raises ExpressionError pointing at the bad token.
+    `constants` are further names the caller gives a value of when evaluating."""
     if len(text) > MAX_LENGTH:
         raise ExpressionError(
             f"the expression is longer than {MAX_LENGTH} characters",
@@ -272,12 +274,15 @@ def parse_expression(text: str) -> Expression:
     tree = _Parser(text).parse()
     indicators: dict[str, tuple[IndicatorSpec, str, str]] = {}
     columns: set[str] = set()
+    used: set[str] = set()
     shifts = [1]
 
     def visit(node: Node) -> None:
         if node.kind == "name":
             name = str(node.value)
-            if name in PRICE_NAMES:
+            if name in constants:
+                used.add(name)
+            elif name in PRICE_NAMES:
                 columns.add(name)
             elif match := _PCT_CHANGE.match(name):
                 columns.add("close")
@@ -305,6 +310,7 @@ def parse_expression(text: str) -> Expression:
         indicators=tuple(indicators.values()),
         columns=frozenset(columns),
         max_shift=max(shifts) + 1,
+        constants=frozenset(used),
     )
 
 

@@ -238,8 +238,10 @@ def evaluate_expression(
     symbols: list[str],
     adjust: str = "adjusted",
     include_provisional: bool = False,
+    constants: dict[str, float] | None = None,
 ) -> Evaluation:
-    """Evaluate a parsed expression over each symbol's recent bars (screens and alerts).
+    """Evaluate a parsed expression over each symbol's recent bars (screens and alerts);
+    `constants` give the values of the expression's constant names on every bar.
 
     Only the columns and trailing history the expression needs are read: enough bars for
     every indicator to equal its full-history value at the last bar (see history_needed).
@@ -265,6 +267,8 @@ def evaluate_expression(
     results = {}
     for symbol, series in loaded.items():
         values = dict(series.columns)
+        for name, value in (constants or {}).items():
+            values[name] = np.full(len(series), value, dtype=float)
         for spec, output, name in parsed.indicators:
             values[name] = compute(spec, series.columns)[dict(spec.outputs())[output]]
         results[symbol] = (series, values, parsed.evaluate(values))

@@ -44,6 +44,7 @@ ALERT_COLUMNS = [
     Col("name", "Name"),
     Col("symbol", "Symbol"),
     Col("expression", "Expression"),
+    Col("portfolio", "Portfolio"),
     Col("notify", "Notify"),
     Col("repeat", "Repeat"),
     Col("active", "Active"),
@@ -226,10 +227,19 @@ def alert_add(
             "be taken back: off by default).",
         ),
     ] = False,
+    portfolio: Annotated[
+        str | None,
+        typer.Option(
+            "--portfolio",
+            help="Give the expression this portfolio's position of the symbol: weight (% of "
+            "the invested value) and pnl_pct (unrealized P&L, % of cost).",
+        ),
+    ] = None,
 ) -> None:
     """Add an alert: fires once when the condition becomes true.
 
     Example: stock alert add AAPL "cross_above(sma_50, sma_200)" --notify webhook:https://hooks.example/x
+    Example: stock alert add NVDA "weight > 25 or pnl_pct < -15" --portfolio default
     """
     from stock_cli.jobs.alerts import add_alert
 
@@ -241,6 +251,7 @@ def alert_add(
         notify=notify,
         repeat=repeat,
         include_provisional=include_provisional,
+        portfolio=portfolio,
     )
     output.message(f"Alert {view.name!r} added.")
 

@@ -65,6 +65,8 @@ class AlertRule(SQLModel, table=True):
     name: str = Field(max_length=64, unique=True, index=True)
     symbol: str = Field(max_length=32)
     expression: str
+    # the portfolio whose position of `symbol` gives `weight` and `pnl_pct` to the expression
+    portfolio: str | None = Field(default=None, max_length=64)
     notify: str = Field(default="log", max_length=1000)  # log | webhook:URL | command:CMD
     repeat: bool = False
     include_provisional: bool = Field(

@@ -24,7 +24,7 @@ from stock_cli.analysis.expr import parse_expression
 from stock_cli.db.counters import increment
 from stock_cli.db.job_models import AlertEvent, AlertRule
 from stock_cli.db.models import utcnow
-from stock_cli.errors import NotFoundError, NotificationError, UsageError
+from stock_cli.errors import NotFoundError, NotificationError, StockError, UsageError
 from stock_cli.market.symbols import normalise_symbol
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class AlertView:
     active: bool
     last_bar_date: dt.date | None
     enabled: bool
+    portfolio: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def _view(rule: AlertRule) -> AlertView:
         rule.active,
         rule.last_bar_date,
         rule.enabled,
+        rule.portfolio,
     )
 
 
@@ -116,8 +118,19 @@ def add_alert(
     notify: str = "log",
     repeat: bool = False,
     include_provisional: bool = False,
+    portfolio: str | None = None,
 ) -> AlertView:
-    parse_expression(expression)  # reject bad expressions now, with the position
+    # reject bad expressions now, with the position
+    parsed = parse_expression(expression, constants=POSITION_NAMES)
+    if parsed.constants and portfolio is None:
+        raise UsageError(
+            f"{', '.join(sorted(parsed.constants))} in the expression needs {{portfolio}}",
+            fields={"portfolio": "a portfolio"},
+        )
+    if portfolio is not None:
+        from stock_cli.portfolio.records import get_portfolio
+
+        get_portfolio(session, portfolio)  # it exists
     canonical = normalise_symbol(symbol)
     name = name or f"{canonical}: {expression}"[:64]
     if not name.strip() or not name.isprintable() or len(name) > 64:
@@ -136,6 +149,7 @@ def add_alert(
         notify=validate_notify(notify),
         repeat=repeat,
         include_provisional=include_provisional,
+        portfolio=portfolio,
     )
     session.add(rule)
     session.flush()
@@ -161,12 +175,19 @@ def evaluate_rule(session: Session, rule: AlertRule) -> AlertCheck:
     """The rule's condition on the symbol's last stored bar (no state change)."""
     from stock_cli.analysis.service import evaluate_expression
 
-    parsed = parse_expression(rule.expression)
+    constants: dict[str, float] = {}
+    if rule.portfolio is not None:
+        try:
+            constants = position_measures(session, portfolio=rule.portfolio, symbol=rule.symbol)
+        except StockError as exc:  # a missing FX rate: said, the other rules still run
+            return AlertCheck(rule.name, rule.symbol, None, False, False, {}, exc.message)
+    parsed = parse_expression(rule.expression, constants=frozenset(constants))
     evaluation = evaluate_expression(
         session,
         parsed=parsed,
         symbols=[rule.symbol],
         include_provisional=rule.include_provisional,
+        constants=constants,
     )
     if rule.symbol not in evaluation.results:
         return AlertCheck(
@@ -180,9 +201,30 @@ def evaluate_rule(session: Session, rule: AlertRule) -> AlertCheck:
             rule.symbol,
             series.skipped_provisional,
         )
-    names = sorted(parsed.columns) + [name for _, _, name in parsed.indicators]
+    names = sorted(parsed.columns | parsed.constants)
+    names += [name for _, _, name in parsed.indicators]
     shown = {n: (float(values[n][-1]) if math.isfinite(values[n][-1]) else None) for n in names}
     return AlertCheck(rule.name, rule.symbol, series.last_date, bool(result[-1]), False, shown)
+
+
+POSITION_NAMES = frozenset({"weight", "pnl_pct"})
+
+
+def position_measures(session: Session, *, portfolio: str, symbol: str) -> dict[str, float]:
+    """What an alert of a portfolio reads of its position of `symbol`, as `portfolio ls`
+    shows it: `weight` (% of the invested value) and `pnl_pct` (unrealized, % of cost);
+    NaN (which compares false) when it is not held or has no price."""
+    from stock_cli.portfolio.valuation import value_portfolio
+
+    value = value_portfolio(session, portfolio=portfolio)
+    held = next((p for p in value.positions if p.symbol == symbol and p.quantity), None)
+    nan = float("nan")
+    if held is None:
+        return {"weight": nan, "pnl_pct": nan}
+    return {
+        "weight": nan if held.weight is None else held.weight * 100,
+        "pnl_pct": nan if held.unrealized_pct is None else held.unrealized_pct,
+    }
 
 
 def test_alert(session: Session, *, name: str) -> AlertCheck:

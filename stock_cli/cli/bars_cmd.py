@@ -108,11 +108,21 @@ def export(
     start: StartOption = None,
     end: EndOption = None,
     adjust: Annotated[str, typer.Option("--adjust", help="none (raw) or adjusted.")] = "none",
+    transactions: Annotated[
+        str | None,
+        typer.Option(
+            "--transactions",
+            help="Export this portfolio's transactions instead (as CSV, what `stock portfolio "
+            "import` reads).",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Export stored bars: CSV (what `stock import` reads), JSON Lines or Parquet.
+    """Export stored bars: CSV (what `stock import` reads), JSON Lines or Parquet; or a
+    portfolio's transactions.
 
     Example: stock export --list core -o core.parquet --start 2024-01-01
+    Example: stock export --transactions default -o trades.csv
     """
     from stock_cli.cli.progress import progress_bar
     from stock_cli.errors import UsageError
@@ -125,9 +135,12 @@ def export(
         else None
     )
     target = None if output_path == "-" else Path(output_path)
+    kind = fmt or (target.suffix.lstrip(".") if target and target.suffix else "csv")
+    if transactions is not None:
+        _export_transactions(transactions, kind, target, json_output)
+        return
     if json_output and target is None and per_symbol is None:
         raise UsageError("--json needs --output FILE or --per-symbol: stdout carries the bars")
-    kind = fmt or (target.suffix.lstrip(".") if target and target.suffix else "csv")
     with progress_bar(len(chosen or []), label="exporting", enabled=target is not None) as advance:
         report = read(
             export_bars,
@@ -143,3 +156,14 @@ def export(
     destination = ", ".join(report.files[:3]) + (" …" if len(report.files) > 3 else "")
     message = f"Exported {report.bars:,} bars of {report.symbols} symbols to {destination}."
     announce(report, message, json_output=json_output)
+
+
+def _export_transactions(portfolio: str, fmt: str, target: Path | None, json_output: bool) -> None:
+    from stock_cli.errors import UsageError
+    from stock_cli.portfolio.service import export_transactions
+
+    if json_output and target is None:
+        raise UsageError("--json needs --output FILE: stdout carries the transactions")
+    done = read(export_transactions, portfolio=portfolio, fmt=fmt, output=target)
+    message = f"Exported {done.transactions} transactions of {done.portfolio} to {done.file}."
+    announce(done, message, json_output=json_output)

@@ -347,3 +347,56 @@ def set_base_currency(
     except UsageError:
         effective = None  # holdings in several currencies and no base: `ls` says so
     return PortfolioSettings(owner.name, owner.base_currency, effective)
+
+
+@dataclass(frozen=True)
+class ExportedTransactions:
+    portfolio: str
+    format: str
+    transactions: int
+    file: str
+
+
+def export_transactions(
+    session: Session, *, portfolio: str, fmt: str, output: Path | None
+) -> ExportedTransactions:
+    """A portfolio's transactions in the columns `stock portfolio import` reads: CSV, JSON
+    Lines or Parquet, to a file (written whole) or stdout."""
+    import csv
+    import json
+
+    from stock_cli.market.export import FORMATS, _opened
+    from stock_cli.output import to_jsonable
+    from stock_cli.portfolio.trade_files import STOCK_COLUMNS
+
+    if fmt not in FORMATS:
+        raise UsageError(f"{{fmt}} takes {', '.join(FORMATS)}", fields={"fmt": "the format"})
+    rows = [
+        {c: getattr(t, c) for c in STOCK_COLUMNS}
+        for t in list_transactions(session, portfolio=portfolio)
+    ]
+    with _opened(output, binary=fmt == "parquet") as out:
+        if fmt == "csv":
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(STOCK_COLUMNS)
+            writer.writerows([["" if v is None else v for v in r.values()] for r in rows])
+        elif fmt == "jsonl":
+            out.writelines(json.dumps(to_jsonable(r)) + "\n" for r in rows)
+        else:
+            _write_parquet(out, rows)
+    return ExportedTransactions(portfolio, fmt, len(rows), str(output) if output else "stdout")
+
+
+def _write_parquet(out: Any, rows: list[dict[str, Any]]) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UsageError("Parquet export needs pyarrow: pip install 'stock-cli[parquet]'") from None
+    text, number = pa.string(), pa.float64()
+    schema = pa.schema(
+        [("date", pa.date32()), ("kind", text), ("symbol", text)]
+        + [(n, number) for n in ("quantity", "price", "fee", "amount")]
+        + [("currency", text)]
+    )
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), out, compression="zstd")

@@ -155,3 +155,25 @@ def test_a_price_in_pounds_of_a_pence_quoted_stock(cli: StockRunner, vodafone: s
     assert pounds["average_cost"] == pytest.approx(72) == pence["average_cost"]
     refused = cli.stock("portfolio", "buy", "VOD.L", "1", "90", "--currency", "USD")
     assert_clear_error(refused, "a price in USD for an instrument quoted in GBp", code=2)
+
+
+def test_export_transactions_in_each_format_reads_back(cli: StockRunner, tmp_path: Path) -> None:
+    imported(cli, write(tmp_path, IBKR))
+    stored = tx_ls(cli)
+    as_csv = tmp_path / "tx.csv"
+    done = cli.stock("export", "--transactions", "default", "-o", str(as_csv), "--json")
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["transactions"] == len(stored)
+    imported(cli, as_csv, "--portfolio", "restored")
+    assert [t["quantity"] for t in tx_ls(cli, "restored")] == [t["quantity"] for t in stored]
+    lines = cli.stock("export", "--transactions", "default", "-f", "jsonl").stdout.splitlines()
+    assert [json.loads(line)["kind"] for line in lines] == [t["kind"] for t in stored]
+    pq = pytest.importorskip("pyarrow.parquet")
+    parquet = cli.stock("export", "--transactions", "default", "-o", str(tmp_path / "t.parquet"))
+    assert parquet.exit_code == 0, parquet.stderr
+    table = pq.read_table(tmp_path / "t.parquet").to_pylist()
+    assert [(str(r["date"]), r["amount"]) for r in table] == [
+        (t["date"], t["amount"]) for t in stored
+    ]
+    missing = cli.stock("export", "--transactions", "nope")
+    assert_clear_error(missing, "no portfolio nope")

@@ -162,6 +162,32 @@ def test_performance_worked_by_hand(
     assert "TSLA" in table.stdout
 
 
+def test_time_weighted_return_with_deposits_worked_by_hand(
+    cli: StockRunner, migrated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With deposits recorded, cash is part of the value and only deposits and withdrawals
+    are flows: each day's growth is (value − flow) / the day before's value."""
+    monkeypatch.setenv("STOCK_NOW", NOW)
+    path = bars_file(tmp_path, "TSLA", PERF_BARS)
+    assert cli.stock("import", str(path), "--symbol", "TSLA").exit_code == 0
+    for args in (
+        ("deposit", "1000", "--date", "2022-06-30"),
+        ("buy", "TSLA", "10", "100", "--date", "2022-06-30"),
+        ("deposit", "700", "--date", "2022-09-30"),
+        ("buy", "TSLA", "5", "99", "--date", "2022-12-30"),
+        ("withdraw", "200", "--date", "2023-03-31"),
+    ):
+        assert cli.stock("portfolio", *args).exit_code == 0
+    doc = json.loads(cli.stock("portfolio", "perf", "--json").stdout)
+    # shares × close + cash: 10×100+0, 10×110+700, 15×99+205, 15×108.9+5, 15×119.79+5
+    values = [1000, 1800, 1690, 1638.5, 1801.85]
+    assert [d["value"] for d in doc["series"]] == pytest.approx(values)
+    assert [d["flow"] for d in doc["series"]] == pytest.approx([1000, 700, 0, -200, 0])
+    growth = (1800 - 700) / 1000 * (1690 / 1800) * ((1638.5 + 200) / 1690) * (1801.85 / 1638.5)
+    assert doc["time_weighted_return"] == pytest.approx(growth - 1)
+    assert ls(cli)["cash"] == pytest.approx(5)
+
+
 def test_the_chat_tools_answer_what_the_commands_print(cli: StockRunner, tesla: str) -> None:
     from stock_cli.llm import tools
 

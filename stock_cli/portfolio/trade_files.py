@@ -64,6 +64,8 @@ def read_trade_file(path: Path, *, fmt: str = "auto") -> TradeFile:
             lines = list(enumerate(csv.reader(handle), start=1))
     except FileNotFoundError:
         raise UsageError(f"no file {path}") from None
+    except OSError as exc:  # a folder, no permission
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
     except (csv.Error, UnicodeDecodeError) as exc:
         raise UsageError(f"{path} is not a readable CSV file: {exc}") from None
     lines = [(n, row) for n, row in lines if any(cell.strip() for cell in row)]

@@ -106,5 +106,10 @@ def test_a_file_of_no_known_format_is_a_clear_error(
 def test_a_missing_file_and_an_unknown_format_are_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no file"):
         read_trade_file(tmp_path / "none.csv")
+    with pytest.raises(UsageError, match=r"cannot read .*: Is a directory"):
+        read_trade_file(tmp_path)
+    (tmp_path / "latin1.csv").write_bytes("date,kind\n2023-01-03,d\xe9p\xf4t\n".encode("latin-1"))
+    with pytest.raises(UsageError, match="is not a readable CSV file"):
+        read_trade_file(tmp_path / "latin1.csv")
     with pytest.raises(UsageError, match="unknown trade file format 'degiro'"):
         read_trade_file(tmp_path / "none.csv", fmt="degiro")

@@ -171,7 +171,9 @@ class BadTradeFile(UsageError):
     def __init__(self, path: Path, problems: list[str]) -> None:
         lines = [f"  {p}" for p in problems[: self.SHOWN]]
         if len(problems) > self.SHOWN:
-            lines.append(f"  … and {len(problems) - self.SHOWN} more (--json lists them all)")
+            lines.append(
+                f"  … and {len(problems) - self.SHOWN} more (the JSON error lists them all)"
+            )
         rows = "row" if len(problems) == 1 else "rows"
         super().__init__(
             f"{path}: {len(problems)} bad {rows}, nothing imported\n" + "\n".join(lines),

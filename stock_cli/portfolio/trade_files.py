@@ -102,8 +102,9 @@ def _detect(lines: Lines) -> str:
         if {"date", "kind"} <= names:
             return "stock"
     raise UsageError(
-        "cannot tell the format of the file: give --format "
-        f"({', '.join(FORMATS[1:])}); our own columns are {', '.join(STOCK_COLUMNS)}"
+        "cannot tell the format of the file: give {fmt} "
+        f"({', '.join(FORMATS[1:])}); our own columns are {', '.join(STOCK_COLUMNS)}",
+        fields={"fmt": "its format"},
     )
 
 

@@ -177,3 +177,8 @@ def test_export_transactions_in_each_format_reads_back(cli: StockRunner, tmp_pat
     ]
     missing = cli.stock("export", "--transactions", "nope")
     assert_clear_error(missing, "no portfolio nope")
+
+
+def test_a_file_of_no_known_format_names_the_option(cli: StockRunner, tmp_path: Path) -> None:
+    result = cli.stock("portfolio", "import", str(write(tmp_path, "a,b\n1,2\n")))
+    assert_clear_error(result, "cannot tell the format of the file: give --format", code=2)

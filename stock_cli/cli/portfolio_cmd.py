@@ -44,11 +44,8 @@ DEFAULT = "default"
 
 
 def _record(json_output: bool, **fields: Any) -> None:
-    from stock_cli.market.symbols import normalise_symbol
     from stock_cli.portfolio.service import record_transaction
 
-    if fields.get("symbol"):
-        fields["symbol"] = normalise_symbol(fields["symbol"])
     day = fields.pop("date")
     view = write(record_transaction, day=day.date() if day else None, **fields)
     what = f"{view.kind} {view.symbol or ''}".strip()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel import Session
 
@@ -24,9 +24,7 @@ from stock_cli.portfolio.records import (
     replay_trades,
     transactions,
 )
-
-if TYPE_CHECKING:
-    from stock_cli.portfolio.trade_files import TradeRow
+from stock_cli.portfolio.trade_files import TradeRow
 
 DEFAULT_PORTFOLIO = "default"
 KINDS = ("buy", "sell", "dividend", "deposit", "withdraw", "split")
@@ -61,27 +59,16 @@ def record_transaction(
 ) -> TransactionView:
     """One transaction (on `day`, default today), checked; the portfolio is created on its
     first one."""
-    _check_transaction(kind, symbol, quantity, price, amount, fee)
-    owner = get_portfolio(session, portfolio, create=True)
-    instrument = _instrument(session, symbol)
-    row = PortfolioTransaction(
-        portfolio_id=owner.id,  # type: ignore[arg-type]
-        instrument_id=instrument.id if instrument else None,
-        kind=kind,
-        date=day or clock.today(),
-        quantity=quantity,
-        price=price,
-        amount=amount,
-        fee=fee,
-        currency=normalise_currency(currency),
+    row = _checked(
+        TradeRow(0, kind, day or clock.today(), symbol, quantity, price, amount, fee, currency)
     )
-    if kind in ("buy", "sell") and instrument is not None:
-        price_divisor(row.currency, instrument.currency)  # refuses a price in another currency
-    session.add(row)
+    owner = get_portfolio(session, portfolio, create=True)
+    added = _new_transaction(owner, _instrument(session, row.symbol), row)
+    session.add(added)
     session.flush()
     if kind in ("sell", "split"):
-        _check_holdings(session, owner, row.instrument_id)
-    return _view(row, owner.name, symbol)
+        _check_holdings(session, owner, added.instrument_id)
+    return _view(added, owner.name, row.symbol)
 
 
 def _instrument(session: Session, symbol: str | None) -> Instrument | None:
@@ -99,18 +86,16 @@ def _check_holdings(session: Session, owner: Portfolio, instrument_id: int | Non
         replay_trades(session, portfolio_id=owner.id, instrument_id=instrument_id)
 
 
-def _check_transaction(
-    kind: str,
-    symbol: str | None,
-    quantity: float | None,
-    price: float | None,
-    amount: float | None,
-    fee: float,
-) -> None:
+def _checked(row: TradeRow) -> TradeRow:
+    """The row with its symbol and currency in canonical form; raises UsageError saying
+    what a transaction of its kind lacks."""
+    from stock_cli.market.symbols import normalise_symbol
+
+    kind, quantity, price, amount = row.kind, row.quantity, row.price, row.amount
     if kind not in KINDS:
         raise UsageError(f"the kind must be one of {', '.join(KINDS)}")
     needs_symbol = kind in ("buy", "sell", "dividend", "split")
-    if needs_symbol != (symbol is not None):
+    if needs_symbol != (row.symbol is not None):
         raise UsageError(f"a {kind} {'needs' if needs_symbol else 'takes no'} symbol")
     if kind in ("buy", "sell") and not (
         quantity and quantity > 0 and price is not None and price >= 0
@@ -120,8 +105,32 @@ def _check_transaction(
         raise UsageError("a split needs its ratio: new shares per old share, e.g. 4 for 4:1")
     if kind in ("dividend", "deposit", "withdraw") and not (amount and amount > 0):
         raise UsageError(f"a {kind} needs a positive amount")
-    if fee < 0:
+    if row.fee < 0:
         raise UsageError("the fee cannot be negative")
+    if row.day > clock.today():
+        raise UsageError(f"the date {row.day} is in the future")
+    symbol = normalise_symbol(row.symbol) if row.symbol else None
+    return replace(row, symbol=symbol, currency=normalise_currency(row.currency))
+
+
+def _new_transaction(
+    owner: Portfolio, instrument: Instrument | None, row: TradeRow
+) -> PortfolioTransaction:
+    """The stored form of a checked row; raises UsageError for a price in a currency other
+    than the instrument's."""
+    if row.kind in ("buy", "sell") and instrument is not None:
+        price_divisor(row.currency, instrument.currency)
+    return PortfolioTransaction(
+        portfolio_id=owner.id,  # type: ignore[arg-type]
+        instrument_id=instrument.id if instrument else None,
+        kind=row.kind,
+        date=row.day,
+        quantity=row.quantity,
+        price=row.price,
+        amount=row.amount,
+        fee=row.fee,
+        currency=row.currency,
+    )
 
 
 def list_transactions(session: Session, *, portfolio: str) -> list[TransactionView]:
@@ -169,6 +178,7 @@ class BadTradeFile(UsageError):
     SHOWN = 20
 
     def __init__(self, path: Path, problems: list[str]) -> None:
+        problems = sorted(problems, key=_line_number)
         lines = [f"  {p}" for p in problems[: self.SHOWN]]
         if len(problems) > self.SHOWN:
             lines.append(
@@ -203,20 +213,18 @@ def import_transactions(
     """Records every row of a trade file, or none: a bad row (a wrong cell, a sale of
     shares not held) is reported with its line and nothing is stored. A row equal to a
     transaction already recorded (the same file imported again) is not recorded twice."""
-    from stock_cli.market.symbols import normalise_symbol
     from stock_cli.portfolio.trade_files import read_trade_file
 
     found = read_trade_file(path, fmt=fmt)
     problems = list(found.problems)
-    rows: list[tuple[TradeRow, str | None]] = []
+    rows: list[TradeRow] = []
     for row in found.rows:
         try:
-            _check_transaction(row.kind, row.symbol, row.quantity, row.price, row.amount, row.fee)
-            rows.append((row, normalise_symbol(row.symbol) if row.symbol else None))
+            rows.append(_checked(row))
         except UsageError as exc:
             problems.append(f"line {row.line}: {exc.message}")
     if problems:
-        raise BadTradeFile(path, sorted(problems, key=_line_number))
+        raise BadTradeFile(path, problems)
     owner = get_portfolio(session, portfolio, create=True)
     stored = Counter(
         _key(t.kind, t.date, i.symbol if i else None, t.quantity, t.price, t.amount, t.fee)
@@ -224,20 +232,25 @@ def import_transactions(
     )
     instruments: dict[str, Instrument | None] = {}
     added: list[tuple[TradeRow, PortfolioTransaction]] = []
-    for row, symbol in rows:
-        key = _key(row.kind, row.day, symbol, row.quantity, row.price, row.amount, row.fee)
+    for row in rows:
+        key = _key(row.kind, row.day, row.symbol, row.quantity, row.price, row.amount, row.fee)
         if stored[key]:
             stored[key] -= 1
             continue
-        name = symbol or ""
+        name = row.symbol or ""
         if name not in instruments:
-            instruments[name] = _instrument(session, symbol)
-        added.append((row, _transaction(owner, instruments[name], row, problems)))
+            instruments[name] = _instrument(session, row.symbol)
+        try:
+            added.append((row, _new_transaction(owner, instruments[name], row)))
+        except UsageError as exc:
+            problems.append(f"line {row.line}: {exc.message}")
+    if problems:
+        raise BadTradeFile(path, problems)
     session.add_all(t for _, t in added)
     session.flush()
-    problems += _oversold(session, owner, added)
+    problems = _oversold(session, owner, added)
     if problems:
-        raise BadTradeFile(path, sorted(problems, key=_line_number))
+        raise BadTradeFile(path, problems)
     kinds = Counter(t.kind for _, t in added)
     result = ImportedTransactions(
         owner.name,
@@ -252,28 +265,6 @@ def import_transactions(
     if dry_run:
         session.rollback()
     return result
-
-
-def _transaction(
-    owner: Portfolio, instrument: Instrument | None, row: TradeRow, problems: list[str]
-) -> PortfolioTransaction:
-    currency = normalise_currency(row.currency)
-    if row.kind in ("buy", "sell") and instrument is not None:
-        try:
-            price_divisor(currency, instrument.currency)
-        except UsageError as exc:
-            problems.append(f"line {row.line}: {exc.message}")
-    return PortfolioTransaction(
-        portfolio_id=owner.id,  # type: ignore[arg-type]
-        instrument_id=instrument.id if instrument else None,
-        kind=row.kind,
-        date=row.day,
-        quantity=row.quantity,
-        price=row.price,
-        amount=row.amount,
-        fee=row.fee,
-        currency=currency,
-    )
 
 
 def _oversold(

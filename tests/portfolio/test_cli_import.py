@@ -182,3 +182,10 @@ def test_export_transactions_in_each_format_reads_back(cli: StockRunner, tmp_pat
 def test_a_file_of_no_known_format_names_the_option(cli: StockRunner, tmp_path: Path) -> None:
     result = cli.stock("portfolio", "import", str(write(tmp_path, "a,b\n1,2\n")))
     assert_clear_error(result, "cannot tell the format of the file: give --format", code=2)
+
+
+def test_a_row_dated_in_the_future_is_a_bad_row(cli: StockRunner, tmp_path: Path) -> None:
+    path = write(tmp_path, "date,kind,amount\n2023-01-02,deposit,100\n2099-01-09,deposit,5\n")
+    result = cli.stock("portfolio", "import", str(path))
+    assert_clear_error(result, "line 3: the date 2099-01-09 is in the future", code=2)
+    assert cli.stock("portfolio", "tx", "ls").exit_code == 1

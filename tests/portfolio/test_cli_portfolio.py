@@ -246,3 +246,15 @@ def test_a_portfolio_base_currency_overrides_the_setting(
     for wrong in ("GBp", "EURO", "U5D"):
         refused = cli.stock("portfolio", "base-currency", wrong)
         assert_clear_error(refused, f"'{wrong}' is not a currency code", code=2)
+
+
+def test_a_transaction_dated_in_the_future_is_refused(
+    cli: StockRunner, migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It would count only from that day on: `ls` today would not show it."""
+    monkeypatch.setenv("STOCK_NOW", NOW)
+    later = cli.stock("portfolio", "buy", "AAPL", "10", "100", "--date", "2023-07-01")
+    assert_clear_error(later, "the date 2023-07-01 is in the future", code=2)
+    today = cli.stock("portfolio", "buy", "aapl", "10", "100", "--date", "2023-06-30", "--json")
+    assert today.exit_code == 0, today.stderr
+    assert json.loads(today.stdout)["symbol"] == "AAPL"  # the service makes it canonical

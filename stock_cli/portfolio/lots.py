@@ -147,12 +147,17 @@ def build_position(
     return position
 
 
-def quantities_before(
-    trades: Iterable[Trade], splits: Iterable[Split], days: Iterable[dt.date]
+def quantities_on(
+    trades: Iterable[Trade],
+    splits: Iterable[Split],
+    days: Iterable[dt.date],
+    *,
+    at_open: bool = False,
 ) -> list[float]:
-    """The shares held at the open of each day (in ascending order): after the trades of
-    earlier days, and counted in that day's shares (a split on the day applies). What a
-    dividend is paid on when the day is its ex-date. One pass, whatever the method."""
+    """The shares held on each day (in ascending order), counted in that day's shares (a
+    split on the day applies): at its close, after its trades; or `at_open`, before them,
+    which is what a dividend is paid on when the day is its ex-date. One pass over the
+    days and the events, whatever the cost method."""
     events = sorted(
         [(s.day, 0, s.ratio) for s in splits]
         + [(t.day, 1, t.quantity if t.side == "buy" else -t.quantity) for t in trades],
@@ -161,7 +166,8 @@ def quantities_before(
     held, quantity, where = [], 0.0, 0
     for day in days:
         while where < len(events) and (
-            events[where][0] < day or (events[where][0] == day and events[where][1] == 0)
+            events[where][0] < day
+            or (events[where][0] == day and not (at_open and events[where][1] == 1))
         ):
             _, kind, value = events[where]
             quantity = quantity * value if kind == 0 else quantity + value

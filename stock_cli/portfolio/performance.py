@@ -21,6 +21,7 @@ from stock_cli import clock
 from stock_cli.db.models import Instrument
 from stock_cli.db.portfolio_models import PortfolioTransaction
 from stock_cli.errors import NotFoundError, UsageError
+from stock_cli.portfolio.lots import Split, Trade, quantities_on
 from stock_cli.portfolio.records import (
     by_instrument,
     final_closes,
@@ -67,27 +68,22 @@ class Performance:
     notes: list[str] = field(default_factory=list)
 
 
-TRADE_MONEY = ("buy", "sell", "dividend")  # what moves a position's own money
-
-
 @dataclass
 class _Holding:
     symbol: str
     currency: str | None
     closes: list[tuple[dt.date, float]]  # its final closes, major units
-    events: list[tuple[dt.date, int, float]]  # (day, 0: split ratio | 1: share change)
+    trades: list[Trade]
+    splits: list[Split]
     flows: list[tuple[dt.date, float]]  # its money: purchases in (+), sales, dividends out
 
     def values(self, days: list[dt.date], fx: Rates) -> dict[dt.date, float]:
         """Its value at each day's close (quantity after that day's trades and splits ×
-        the last close so far), in one pass over the days, its events and its closes."""
-        values, quantity, close = {}, 0.0, None
-        events, closes = iter(self.events), iter(self.closes)
-        event, bar = next(events, None), next(closes, None)
-        for day in days:
-            while event is not None and event[0] <= day:
-                quantity = quantity * event[2] if event[1] == 0 else quantity + event[2]
-                event = next(events, None)
+        the last close so far), in one pass over the days and its closes."""
+        values, close = {}, None
+        closes = iter(self.closes)
+        bar = next(closes, None)
+        for day, quantity in zip(days, quantities_on(self.trades, self.splits, days), strict=True):
             while bar is not None and bar[0] <= day:
                 close, bar = bar[1], next(closes, None)
             rate = fx.rate(self.currency, day) if quantity and close is not None else 0.0
@@ -165,14 +161,13 @@ def _holding(
     trades = trades_of(txs, instrument.currency)
     if not trades:
         return None
-    events = [(s.day, 0, s.ratio) for s in splits_of(session, instrument, txs, until)]
-    events += [(t.day, 1, t.quantity if t.side == "buy" else -t.quantity) for t in trades]
     closes = final_closes(session, instrument.id, until=until)  # type: ignore[arg-type]
     return _Holding(
         instrument.symbol,
         currency,
         [(d, c / divisor) for d, c in closes],
-        sorted(events, key=lambda e: (e[0], e[1])),
+        trades,
+        splits_of(session, instrument, txs, until),
         # what the position's money does is the opposite of what the cash does
         [
             (t.date, -cash_delta(t, instrument, fx))

@@ -29,7 +29,7 @@ from stock_cli.portfolio.lots import (
     Split,
     Trade,
     build_position,
-    quantities_before,
+    quantities_on,
 )
 from stock_cli.portfolio.records import (
     by_instrument,
@@ -247,7 +247,7 @@ def _dividends(
         if t.kind == "dividend"
     )
     stored = sorted(stored_actions(session, instrument, "dividend", day))
-    held = quantities_before(trades, splits, [ex_date for ex_date, _ in stored])
+    held = quantities_on(trades, splits, [ex_date for ex_date, _ in stored], at_open=True)
     for (ex_date, per_share), quantity in zip(stored, held, strict=True):
         window = ex_date + dt.timedelta(days=DIVIDEND_WINDOW)
         if any(ex_date <= paid <= window for paid in recorded):

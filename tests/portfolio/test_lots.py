@@ -109,7 +109,7 @@ def test_quantities_before_equal_a_replay_up_to_each_day() -> None:
     splits up to it, on random histories with splits on trade days."""
     import random
 
-    from stock_cli.portfolio.lots import quantities_before
+    from stock_cli.portfolio.lots import quantities_on
 
     rng = random.Random(3)
     start = dt.date(2020, 1, 1)
@@ -139,4 +139,11 @@ def test_quantities_before_equal_a_replay_up_to_each_day() -> None:
             ).quantity
             for d in asked
         ]
-        assert quantities_before(trades, splits, asked) == pytest.approx(oracle)
+        assert quantities_on(trades, splits, asked, at_open=True) == pytest.approx(oracle)
+        at_close = [
+            build_position(
+                [t for t in trades if t.day <= d], [s for s in splits if s.day <= d]
+            ).quantity
+            for d in asked
+        ]
+        assert quantities_on(trades, splits, asked) == pytest.approx(at_close)

@@ -16,8 +16,6 @@ import csv
 import datetime as dt
 import os
 import random
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_analyze import timed
 from bench_import import temporary_schema
 
 LS_TARGET, PERF_TARGET = 1.0, 3.0
@@ -80,19 +79,6 @@ def trade_file(path: Path, symbols: int, days: list[dt.date], transactions: int)
                 else:
                     writer.writerow([days[where], "buy", f"S{s:03d}", 10, 100, 1])
                     bought += 10
-
-
-def timed(cmd: list[str], env: dict[str, str], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        done = subprocess.run(
-            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False
-        )
-        samples.append(time.perf_counter() - started)
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr}")
-    return statistics.median(samples)
 
 
 def bench(label: str, url: str, args: argparse.Namespace, folder: Path) -> None:

@@ -136,7 +136,7 @@ def _write(
 ) -> int:
     postgres = conn.dialect.name == "postgresql"
     driver = conn.connection.driver_connection
-    with _opened(path, binary=fmt == "parquet" or (fmt == "csv" and postgres)) as out:
+    with opened_output(path, binary=fmt == "parquet" or (fmt == "csv" and postgres)) as out:
         writer = _WRITERS[fmt](out, postgres)
         count = 0
         for symbol, instrument_id in instruments:
@@ -149,7 +149,8 @@ def _write(
 
 
 @contextlib.contextmanager
-def _opened(path: Path | None, *, binary: bool) -> Iterator[Any]:
+def opened_output(path: Path | None, *, binary: bool) -> Iterator[Any]:
+    """Where an export writes: stdout, or a file written whole (never half a file)."""
     if path is None:
         yield sys.stdout.buffer if binary else sys.stdout
         (sys.stdout.buffer if binary else sys.stdout).flush()

@@ -358,7 +358,7 @@ def export_transactions(
     import csv
     import json
 
-    from stock_cli.market.export import FORMATS, _opened
+    from stock_cli.market.export import FORMATS, opened_output
     from stock_cli.output import to_jsonable
     from stock_cli.portfolio.trade_files import STOCK_COLUMNS
 
@@ -368,7 +368,7 @@ def export_transactions(
         {c: getattr(t, c) for c in STOCK_COLUMNS}
         for t in list_transactions(session, portfolio=portfolio)
     ]
-    with _opened(output, binary=fmt == "parquet") as out:
+    with opened_output(output, binary=fmt == "parquet") as out:
         if fmt == "csv":
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(STOCK_COLUMNS)

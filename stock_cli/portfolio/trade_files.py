@@ -83,6 +83,8 @@ def read_trade_file(path: Path, *, fmt: str = "auto") -> TradeFile:
             found.rows.append(replace(row, line=line))
         elif row:
             found.skipped.append(f"line {line}: {row}")
+    if not (found.rows or found.problems or found.skipped):  # e.g. the wrong --format
+        raise UsageError(f"{path} holds no transactions in the {chosen} format")
     return found
 
 

@@ -113,3 +113,14 @@ def test_a_missing_file_and_an_unknown_format_are_usage_errors(tmp_path: Path) -
         read_trade_file(tmp_path / "latin1.csv")
     with pytest.raises(UsageError, match="unknown trade file format 'degiro'"):
         read_trade_file(tmp_path / "none.csv", fmt="degiro")
+
+
+@pytest.mark.parametrize(("text", "fmt"), [(SCHWAB, "ibkr"), ("date,kind\n", "auto")])
+def test_a_file_with_no_transactions_in_its_format_is_an_error(
+    tmp_path: Path, text: str, fmt: str
+) -> None:
+    """Not "0 imported": a Schwab file read as IBKR has no section IBKR writes."""
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(UsageError, match=r"holds no transactions in the (ibkr|stock) format"):
+        read_trade_file(path, fmt=fmt)

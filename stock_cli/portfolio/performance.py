@@ -23,6 +23,7 @@ from stock_cli.db.portfolio_models import PortfolioTransaction
 from stock_cli.errors import NotFoundError, UsageError
 from stock_cli.portfolio.lots import Split, Trade, quantities_on
 from stock_cli.portfolio.records import (
+    base_currency_of,
     by_instrument,
     final_closes,
     get_portfolio,
@@ -33,7 +34,7 @@ from stock_cli.portfolio.records import (
     transactions,
 )
 from stock_cli.portfolio.returns import day_growth, max_drawdown, xirr
-from stock_cli.portfolio.valuation import Rates, base_currency_of, cash_delta
+from stock_cli.portfolio.valuation import Rates, cash_delta
 
 
 @dataclass(frozen=True)

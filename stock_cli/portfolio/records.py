@@ -1,6 +1,7 @@
 """What the portfolio computations read from the store: a portfolio's transactions by
-instrument, the stored splits (with the user's corrections) and dividends, the final
-closes of an instrument, and the trades in major currency units."""
+instrument, its base currency, the stored splits (with the user's corrections) and
+dividends, the final closes of an instrument, the trades in major currency units, and the
+symbols the fetch job keeps current for the portfolios."""
 
 from __future__ import annotations
 
@@ -78,6 +79,25 @@ def get_portfolio(session: Session, name: str, *, create: bool = False) -> Portf
         session.add(found)
         session.flush()
     return found
+
+
+def base_currency_of(
+    portfolio: Portfolio, chosen: str | None, instruments: list[Instrument]
+) -> str | None:
+    """The portfolio's own base currency, else the one asked for, else
+    STOCK_BASE_CURRENCY, else the currency the holdings share (in major units)."""
+    from stock_cli.config import get_settings
+
+    chosen = portfolio.base_currency or chosen or get_settings().base_currency
+    if chosen:
+        return chosen.upper()
+    currencies = {c for c in (major_unit(i.currency)[0] for i in instruments) if c}
+    if len(currencies) > 1:
+        raise UsageError(
+            f"the holdings are in {', '.join(sorted(currencies))}: set STOCK_BASE_CURRENCY "
+            "(or the portfolio's base currency) to value them together"
+        )
+    return next(iter(currencies), None)
 
 
 def transactions(
@@ -192,8 +212,6 @@ def symbols_to_keep_current(session: Session) -> list[str]:
     currency, and each recorded cash currency, to the portfolio's base currency (the stored
     inverse pair when there is one). A holding not fetched yet has no currency: its pair is
     added once its first fetch has told it."""
-    from stock_cli.portfolio.valuation import base_currency_of
-
     held: set[str] = set()
     pairs: set[tuple[str, str]] = set()  # (currency, base)
     for owner in session.exec(select(Portfolio)).all():

@@ -18,6 +18,7 @@ from stock_cli.errors import NotFoundError, UsageError
 from stock_cli.portfolio.lots import Oversold
 from stock_cli.portfolio.records import (
     MINOR_UNITS,
+    base_currency_of,
     get_portfolio,
     normalise_currency,
     price_divisor,
@@ -319,8 +320,6 @@ def set_base_currency(
 ) -> PortfolioSettings:
     """Sets (or with `clear`, removes) a portfolio's own base currency; with neither, only
     says what it is. The portfolio is created when it does not exist yet."""
-    from stock_cli.portfolio.valuation import base_currency_of
-
     owner = get_portfolio(session, portfolio, create=currency is not None)
     if currency is not None:
         code = currency.strip().upper()

@@ -32,6 +32,7 @@ from stock_cli.portfolio.lots import (
     quantities_on,
 )
 from stock_cli.portfolio.records import (
+    base_currency_of,
     by_instrument,
     final_closes,
     get_portfolio,
@@ -124,25 +125,6 @@ def value_portfolio(
         cash=cash,
         notes=notes,
     )
-
-
-def base_currency_of(
-    portfolio: Portfolio, chosen: str | None, instruments: list[Instrument]
-) -> str | None:
-    """The portfolio's own base currency, else the one asked for, else
-    STOCK_BASE_CURRENCY, else the currency the holdings share (in major units)."""
-    from stock_cli.config import get_settings
-
-    chosen = portfolio.base_currency or chosen or get_settings().base_currency
-    if chosen:
-        return chosen.upper()
-    currencies = {c for c in (major_unit(i.currency)[0] for i in instruments) if c}
-    if len(currencies) > 1:
-        raise UsageError(
-            f"the holdings are in {', '.join(sorted(currencies))}: set STOCK_BASE_CURRENCY "
-            "(or the portfolio's base currency) to value them together"
-        )
-    return next(iter(currencies), None)
 
 
 class Rates:
